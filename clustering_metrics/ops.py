@@ -1,0 +1,70 @@
+"""Python entry points and fake kernels for the ``torch.ops.clustering_metrics`` ops.
+
+The fake kernels describe output shapes and dtypes without computing, so the
+ops trace under ``torch.compile`` and ``torch.library.opcheck``.
+"""
+
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+__all__ = ["pair_histogram", "mutual_info_from_histogram", "mutual_info_score"]
+
+
+def pair_histogram(preds: Tensor, target: Tensor, counts: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
+    """Sparse contingency table of two label vectors.
+
+    Returns ``(pred_labels, target_labels, counts)``: every distinct
+    (pred, target) pair with a positive count, sorted by pred label then
+    target label, labels in the input dtypes and counts in int64.
+
+    ``counts`` optionally gives an int64 multiplicity per sample, so two
+    histograms merge by calling this op on their concatenation.
+    """
+    return torch.ops.clustering_metrics.pair_histogram.default(preds, target, counts)
+
+
+def mutual_info_from_histogram(pred_labels: Tensor, target_labels: Tensor, counts: Tensor) -> Tensor:
+    """Mutual information (float64 scalar) of a label-pair histogram.
+
+    The pairs need not be sorted or distinct: repeated pairs are added, so
+    the concatenation of several histograms is a valid input.
+    """
+    return torch.ops.clustering_metrics.mutual_info_from_histogram.default(pred_labels, target_labels, counts)
+
+
+def mutual_info_score(preds: Tensor, target: Tensor) -> Tensor:
+    """Mutual information (float64 scalar) of two label vectors, in one fused op."""
+    return torch.ops.clustering_metrics.mutual_info_score.default(preds, target)
+
+
+def _check_fake_labels(preds: Tensor, target: Tensor) -> None:
+    torch._check(preds.dim() == 1 and target.dim() == 1, lambda: "labels must be 1-d tensors")
+    torch._check(preds.shape[0] == target.shape[0], lambda: "labels must have the same length")
+    torch._check(not preds.dtype.is_floating_point and not preds.dtype.is_complex, lambda: "labels must be integers")
+    torch._check(not target.dtype.is_floating_point and not target.dtype.is_complex, lambda: "labels must be integers")
+
+
+@torch.library.register_fake("clustering_metrics::pair_histogram")
+def _pair_histogram_fake(preds, target, counts=None):
+    _check_fake_labels(preds, target)
+    # The number of distinct pairs is only known after running the kernel.
+    num_pairs = torch.library.get_ctx().new_dynamic_size()
+    return (
+        preds.new_empty(num_pairs),
+        target.new_empty(num_pairs),
+        preds.new_empty(num_pairs, dtype=torch.int64),
+    )
+
+
+@torch.library.register_fake("clustering_metrics::mutual_info_from_histogram")
+def _mutual_info_from_histogram_fake(pred_labels, target_labels, counts):
+    _check_fake_labels(pred_labels, target_labels)
+    return pred_labels.new_empty((), dtype=torch.float64)
+
+
+@torch.library.register_fake("clustering_metrics::mutual_info_score")
+def _mutual_info_score_fake(preds, target):
+    _check_fake_labels(preds, target)
+    return preds.new_empty((), dtype=torch.float64)

@@ -1,0 +1,137 @@
+// Maths shared by the CPU and CUDA kernels: label keys, index-range choice and
+// the exact per-cell mutual-information term. Everything here is usable from
+// host and device code so both backends produce the same numbers.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#if defined(__CUDACC__)
+#define CM_HOST_DEVICE __host__ __device__ __forceinline__
+#else
+#define CM_HOST_DEVICE inline
+#endif
+
+#if !defined(__SIZEOF_INT128__)
+#error "clustering_metrics needs a compiler with unsigned __int128 for exact products"
+#endif
+
+namespace clustering_metrics {
+
+using u128 = unsigned __int128;
+
+// Maps any integer label type onto uint64 so that label order equals key
+// order. Signed values get their sign bit flipped, which turns two's
+// complement order into unsigned order; this lets one code path handle
+// int8 ... int64, bool and uint8 ... uint64 labels, including the extremes.
+template <typename T>
+CM_HOST_DEVICE uint64_t label_to_key(T value) {
+  if constexpr (std::is_signed<T>::value) {
+    return static_cast<uint64_t>(static_cast<int64_t>(value)) ^ (uint64_t{1} << 63);
+  } else {
+    return static_cast<uint64_t>(value);
+  }
+}
+
+template <typename T>
+CM_HOST_DEVICE T key_to_label(uint64_t key) {
+  if constexpr (std::is_same<T, bool>::value) {
+    return key != 0;
+  } else if constexpr (std::is_signed<T>::value) {
+    return static_cast<T>(static_cast<int64_t>(key ^ (uint64_t{1} << 63)));
+  } else {
+    return static_cast<T>(key);
+  }
+}
+
+// A side whose labels span at most this many consecutive values is indexed
+// directly by (key - min_key); wider sides are compacted to ranks first. The
+// limit keeps the per-label marginal array no larger than the input itself.
+CM_HOST_DEVICE uint64_t direct_index_limit(int64_t num_samples) {
+  const uint64_t half = static_cast<uint64_t>(num_samples) / 2;
+  const uint64_t floor_limit = uint64_t{1} << 16;
+  const uint64_t cap = uint64_t{1} << 26;
+  const uint64_t limit = half > floor_limit ? half : floor_limit;
+  return limit < cap ? limit : cap;
+}
+
+// A pair space of at most this many cells is counted in a dense table;
+// larger ones are counted by sorting pair keys.
+CM_HOST_DEVICE uint64_t dense_table_limit(int64_t num_samples) {
+  const uint64_t n = static_cast<uint64_t>(num_samples);
+  const uint64_t floor_limit = uint64_t{1} << 16;
+  const uint64_t cap = uint64_t{1} << 22;
+  const uint64_t limit = n > floor_limit ? n : floor_limit;
+  return limit < cap ? limit : cap;
+}
+
+CM_HOST_DEVICE double u128_to_double(u128 x) {
+  // Split conversion: portable to device code, within one ulp.
+  return static_cast<double>(static_cast<uint64_t>(x >> 64)) * 18446744073709551616.0 +
+         static_cast<double>(static_cast<uint64_t>(x));
+}
+
+CM_HOST_DEVICE double to_double(uint64_t x) { return static_cast<double>(x); }
+CM_HOST_DEVICE double to_double(u128 x) { return u128_to_double(x); }
+
+// log(p / q) for exact non-negative integers p, q > 0. Near 1 the exact
+// integer difference is formed first, so log1p sees a ratio with full
+// relative precision instead of 1 + (rounding noise).
+template <typename Wide>
+CM_HOST_DEVICE double log_exact_ratio(Wide p, Wide q) {
+  if (p == q) return 0.0;
+  const bool above = p > q;
+  const Wide diff = above ? p - q : q - p;
+  const double rel = to_double(diff) / to_double(q);
+  if (rel < 0.5) return log1p(above ? rel : -rel);
+  return log(to_double(p) / to_double(q));
+}
+
+// n_ij * log(N n_ij / (a_i b_j)): the MI term before the final division by
+// N. Products are exact: 64-bit while N < 2^32 (every product is then below
+// 2^64), 128-bit beyond.
+CM_HOST_DEVICE double mi_cell_term(int64_t n_ij, int64_t a_i, int64_t b_j, int64_t total) {
+  double log_ratio;
+  if (static_cast<uint64_t>(total) <= 0xFFFFFFFFull) {
+    log_ratio = log_exact_ratio<uint64_t>(static_cast<uint64_t>(total) * static_cast<uint64_t>(n_ij),
+                                          static_cast<uint64_t>(a_i) * static_cast<uint64_t>(b_j));
+  } else {
+    log_ratio = log_exact_ratio<u128>(static_cast<u128>(total) * static_cast<u128>(n_ij),
+                                      static_cast<u128>(a_i) * static_cast<u128>(b_j));
+  }
+  return static_cast<double>(n_ij) * log_ratio;
+}
+
+// Neumaier's compensated sum: the terms of a near-zero MI cancel heavily, so
+// a plain float64 sum would lose the digits we promise.
+struct CompensatedSum {
+  double sum = 0.0;
+  double compensation = 0.0;
+
+  CM_HOST_DEVICE void add(double x) {
+    const double t = sum + x;
+    if (fabs(sum) >= fabs(x)) {
+      compensation += (sum - t) + x;
+    } else {
+      compensation += (x - t) + sum;
+    }
+    sum = t;
+  }
+  CM_HOST_DEVICE void add(const CompensatedSum& other) {
+    add(other.sum);
+    add(other.compensation);
+  }
+  CM_HOST_DEVICE double value() const { return sum + compensation; }
+};
+
+// Cells are summed in fixed blocks of this many, and the block sums are
+// combined in block order, so the result never depends on the thread count.
+constexpr int64_t kTermBlock = 4096;
+
+CM_HOST_DEVICE double finish_mutual_info(double term_sum, int64_t total) {
+  const double mi = term_sum / static_cast<double>(total);
+  return mi > 0.0 ? mi : 0.0;
+}
+
+}  // namespace clustering_metrics

@@ -1,0 +1,11 @@
+// Op schemas. Kernels live in cpu/ and cuda/; fake (meta) kernels are
+// registered from Python in clustering_metrics/ops.py.
+#include <torch/library.h>
+
+TORCH_LIBRARY(clustering_metrics, m) {
+  m.def(
+      "pair_histogram(Tensor preds, Tensor target, Tensor? counts=None) -> "
+      "(Tensor pred_labels, Tensor target_labels, Tensor counts)");
+  m.def("mutual_info_from_histogram(Tensor pred_labels, Tensor target_labels, Tensor counts) -> Tensor");
+  m.def("mutual_info_score(Tensor preds, Tensor target) -> Tensor");
+}
