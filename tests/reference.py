@@ -1,0 +1,49 @@
+"""Independent references for the tests: exact contingency tables and MI at 40 digits."""
+
+from collections import Counter
+
+import mpmath
+import numpy as np
+import torch
+
+
+def as_python_ints(labels):
+    """Label values as Python ints (exact for every dtype, uint64 included)."""
+    if isinstance(labels, torch.Tensor):
+        if labels.dtype == torch.uint64:
+            # numpy reads the raw bits as uint64; torch lacks some uint64 ops.
+            return [int(x) for x in labels.view(torch.int64).numpy().view(np.uint64)]
+        return [int(x) for x in labels.tolist()]
+    return [int(x) for x in labels]
+
+
+def contingency(preds, target, counts=None):
+    """{(pred, target): count} built with a plain Counter."""
+    table = Counter()
+    weights = [1] * len(preds) if counts is None else counts
+    for u, v, w in zip(as_python_ints(preds), as_python_ints(target), weights):
+        table[(u, v)] += int(w)
+    return {pair: n for pair, n in table.items() if n != 0}
+
+
+def contingency_numpy(preds, target):
+    """Same table for large inputs, via np.unique on the label pairs."""
+    pairs = np.stack([np.asarray(preds, dtype=np.int64), np.asarray(target, dtype=np.int64)], axis=1)
+    unique, counts = np.unique(pairs, axis=0, return_counts=True)
+    return {(int(u), int(v)): int(n) for (u, v), n in zip(unique, counts)}
+
+
+def mutual_info_exact(table, digits=40):
+    """MI of a {(u, v): n} table with mpmath at `digits` significant digits."""
+    if not table:
+        return mpmath.mpf(0)
+    with mpmath.workdps(digits):
+        row, col = Counter(), Counter()
+        for (u, v), n in table.items():
+            row[u] += n
+            col[v] += n
+        total = sum(table.values())
+        mi = mpmath.mpf(0)
+        for (u, v), n in table.items():
+            mi += mpmath.mpf(n) / total * mpmath.log(mpmath.mpf(total) * n / (mpmath.mpf(row[u]) * col[v]))
+        return +mi

@@ -1,0 +1,195 @@
+"""The functional mutual_info_score against scikit-learn, torchmetrics and exact arithmetic."""
+
+import math
+import os
+import subprocess
+import sys
+
+import mpmath
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.metrics import mutual_info_score as sklearn_mi
+from torchmetrics.functional.clustering import mutual_info_score as torchmetrics_mi
+
+from clustering_metrics.functional import mutual_info_score
+from labels import LABEL_DTYPES, label_pairs, make_labels
+from reference import as_python_ints, contingency, contingency_numpy, mutual_info_exact
+
+EXAMPLES = [
+    ([2, 1, 0, 1, 0], [0, 2, 1, 1, 0], 0.5004),
+    ([1, 3, 2, 0, 1], [0, 3, 2, 2, 1], 1.0549),
+]
+
+
+def sklearn_reference(preds, target):
+    # sklearn hashes labels through np.unique, which works on any integer array.
+    return sklearn_mi(np.array(as_python_ints(preds), dtype=object).astype(str),
+                      np.array(as_python_ints(target), dtype=object).astype(str))
+
+
+@pytest.mark.parametrize("preds, target, expected", EXAMPLES)
+def test_developer_guide_examples(preds, target, expected):
+    value = mutual_info_score(torch.tensor(preds), torch.tensor(target))
+    assert value.dtype == torch.float32
+    assert round(value.item(), 4) == expected
+    exact = mutual_info_exact(contingency(preds, target))
+    assert value.item() == pytest.approx(float(exact), rel=1e-7)
+
+
+@pytest.mark.usefixtures("float64_default")
+@given(label_pairs())
+def test_matches_exact_reference_and_sklearn(pair):
+    preds, target = pair
+    value = mutual_info_score(preds, target)
+    assert value.dtype == torch.float64
+    exact = float(mutual_info_exact(contingency(preds, target)))
+    assert value.item() == pytest.approx(exact, rel=1e-12, abs=1e-15)
+    if preds.numel():
+        assert value.item() == pytest.approx(sklearn_reference(preds, target), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.usefixtures("float64_default")
+@given(label_pairs(max_size=3_000, max_clusters=60, dtypes=[torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64]))
+def test_matches_torchmetrics(pair):
+    preds, target = pair
+    expected = torchmetrics_mi(preds.to(torch.int64), target.to(torch.int64))
+    assert mutual_info_score(preds, target).item() == pytest.approx(expected.item(), rel=1e-9, abs=1e-12)
+
+
+@given(label_pairs(max_size=5_000, max_clusters=200))
+def test_symmetric(pair):
+    preds, target = pair
+    forward = mutual_info_score(preds, target).double()
+    assert mutual_info_score(target, preds).double().item() == pytest.approx(forward.item(), rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.usefixtures("float64_default")
+@given(label_pairs(max_size=5_000, max_clusters=200), st.integers(0, 2**32 - 1))
+def test_invariant_to_relabelling_and_sample_order(pair, seed):
+    preds, target = pair
+    rng = np.random.default_rng(seed)
+    # A bijection of pred labels onto random int64 values, extremes included.
+    distinct = sorted(set(as_python_ints(preds)))
+    images = np.unique(np.concatenate([[-(2**63), 2**63 - 1], rng.integers(-(2**63), 2**63 - 1, size=2 * len(distinct) + 2)]))
+    rng.shuffle(images)
+    mapping = dict(zip(distinct, images[: len(distinct)].tolist()))
+    relabelled = torch.tensor([mapping[u] for u in as_python_ints(preds)], dtype=torch.int64)
+    order = torch.from_numpy(rng.permutation(preds.numel()))
+    expected = mutual_info_score(preds, target).item()
+    assert mutual_info_score(relabelled, target).item() == pytest.approx(expected, rel=1e-13, abs=1e-15)
+    assert mutual_info_score(preds[order], target[order]).item() == pytest.approx(expected, rel=1e-13, abs=1e-15)
+
+
+@pytest.mark.parametrize("num_samples, num_clusters", [(1_000_000, 10), (2_000_000, 100), (1_000_000, 3)])
+def test_exact_to_1e12_on_near_independent_labels(num_samples, num_clusters):
+    generator = torch.Generator().manual_seed(num_samples + num_clusters)
+    preds = torch.randint(0, num_clusters, (num_samples,), generator=generator)
+    target = torch.randint(0, num_clusters, (num_samples,), generator=generator)
+    exact = mutual_info_exact(contingency_numpy(preds.numpy(), target.numpy()))
+    previous = torch.get_default_dtype()
+    try:
+        torch.set_default_dtype(torch.float64)
+        as_float64 = mutual_info_score(preds, target)
+    finally:
+        torch.set_default_dtype(previous)
+    as_float32 = mutual_info_score(preds, target)
+    assert abs(as_float64.item() - float(exact)) <= 1e-12 * float(exact)
+    assert as_float32.dtype == torch.float32
+    assert as_float32.item() == torch.tensor(float(exact), dtype=torch.float64).float().item()
+
+
+def test_single_cluster_is_exactly_zero():
+    target = torch.randint(0, 50, (10_000,), generator=torch.Generator().manual_seed(0))
+    single = torch.full_like(target, -7)
+    assert mutual_info_score(single, target).item() == 0.0
+    assert mutual_info_score(target, single).item() == 0.0
+
+
+@pytest.mark.parametrize("dtype", LABEL_DTYPES)
+def test_empty_input_returns_zero(dtype):
+    value = mutual_info_score(torch.empty(0, dtype=dtype), torch.empty(0, dtype=torch.int64))
+    assert value.item() == 0.0 and value.dtype == torch.get_default_dtype() and value.shape == ()
+
+
+def test_result_follows_default_dtype(float64_default):
+    assert mutual_info_score(torch.tensor([0, 1, 1]), torch.tensor([1, 0, 0])).dtype == torch.float64
+
+
+def test_non_contiguous_views_and_mixed_dtypes():
+    rng = np.random.default_rng(1)
+    preds = torch.from_numpy(rng.integers(-5, 5, size=(2_000, 3)))[:, 1]
+    target = torch.from_numpy(rng.integers(0, 200, size=4_000).astype(np.uint8))[::2]
+    assert not preds.is_contiguous() and not target.is_contiguous()
+    assert mutual_info_score(preds, target).item() == pytest.approx(
+        sklearn_mi(preds.numpy(), target.numpy()), rel=1e-6
+    )
+    wide = make_labels(rng, torch.uint64, 2_000, [0, 2**64 - 1, 2**63, 17])
+    expected = float(mutual_info_exact(contingency(preds, wide)))
+    assert mutual_info_score(preds, wide).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_float32_at_1e7_is_the_rounded_exact_value():
+    """torchmetrics' float32 pipeline is ~6% off here; ours must be the exact value, rounded."""
+    generator = torch.Generator().manual_seed(3)
+    preds = torch.randint(0, 10, (10_000_000,), generator=generator)
+    target = torch.randint(0, 10, (10_000_000,), generator=generator)
+    exact = float(mutual_info_exact(contingency_numpy(preds.numpy(), target.numpy())))
+    ours = mutual_info_score(preds, target)
+    assert ours.dtype == torch.float32
+    assert ours.item() == torch.tensor(exact, dtype=torch.float64).float().item()
+
+
+def test_1e5_clusters_a_side_stays_small_in_memory():
+    # torchmetrics would allocate a dense 1e5 x 1e5 table (80 GB) here.
+    script = (
+        "import resource, torch, clustering_metrics as cm\n"
+        "g = torch.Generator().manual_seed(0)\n"
+        "p = torch.randint(0, 100_000, (1_000_000,), generator=g)\n"
+        "t = torch.randint(0, 100_000, (1_000_000,), generator=g)\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "v = cm.mutual_info_score(p, t)\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(v.item(), (after - before) * 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    value, peak_extra_bytes = float(out[0]), int(out[1])
+    generator = torch.Generator().manual_seed(0)
+    preds = torch.randint(0, 100_000, (1_000_000,), generator=generator)
+    target = torch.randint(0, 100_000, (1_000_000,), generator=generator)
+    assert value == pytest.approx(sklearn_mi(preds.numpy(), target.numpy()), rel=1e-6)
+    input_bytes = 2 * 8 * 1_000_000
+    assert peak_extra_bytes <= 2 * input_bytes, peak_extra_bytes
+
+
+class TestErrors:
+    def test_non_tensor_inputs(self):
+        target = torch.tensor([0, 1])
+        for bad in ([0, 1], np.array([0, 1]), None):
+            with pytest.raises(TypeError, match="preds"):
+                mutual_info_score(bad, target)
+            with pytest.raises(TypeError, match="target"):
+                mutual_info_score(target, bad)
+
+    @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64])
+    def test_float_or_complex_labels(self, dtype):
+        with pytest.raises(ValueError, match="Expected real, discrete values"):
+            mutual_info_score(torch.zeros(3, dtype=dtype), torch.zeros(3, dtype=torch.int64))
+        with pytest.raises(ValueError, match="Expected real, discrete values"):
+            mutual_info_score(torch.zeros(3, dtype=torch.int64), torch.zeros(3, dtype=dtype))
+
+    def test_not_1d(self):
+        with pytest.raises(ValueError, match=r"Expected arguments to be 1-d tensors but got 2-d tensors\."):
+            mutual_info_score(torch.zeros(2, 2, dtype=torch.int64), torch.zeros(2, 2, dtype=torch.int64))
+        with pytest.raises(ValueError, match=r"but got 0-d tensors\."):
+            mutual_info_score(torch.tensor(1), torch.tensor(1))
+
+    def test_shape_mismatch(self):
+        with pytest.raises(RuntimeError, match="Predictions and targets are expected to have the same shape, "):
+            mutual_info_score(torch.zeros(3, dtype=torch.int64), torch.zeros(4, dtype=torch.int64))
+
+    def test_different_devices(self):
+        with pytest.raises(RuntimeError, match="same device"):
+            mutual_info_score(torch.zeros(3, dtype=torch.int64), torch.zeros(3, dtype=torch.int64, device="meta"))

@@ -1,0 +1,134 @@
+"""MutualInfoScore as a torchmetrics Metric, against torchmetrics' own implementation."""
+
+import copy
+import pickle
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+import torchmetrics
+from sklearn.metrics import mutual_info_score as sklearn_mi
+from torchmetrics.clustering import AdjustedRandScore, NormalizedMutualInfoScore
+from torchmetrics.clustering import MutualInfoScore as TorchmetricsMutualInfoScore
+
+from clustering_metrics import MutualInfoScore
+from clustering_metrics.functional import mutual_info_score
+
+matplotlib.use("Agg")
+
+
+def batches(num_batches=5, size=1_000, clusters=(7, 11), seed=0, dtype=torch.int64):
+    generator = torch.Generator().manual_seed(seed)
+    return [
+        (
+            torch.randint(-clusters[0], clusters[0], (size,), generator=generator).to(dtype),
+            torch.randint(0, clusters[1], (size,), generator=generator).to(dtype),
+        )
+        for _ in range(num_batches)
+    ]
+
+
+def test_is_a_torchmetrics_metric():
+    assert isinstance(MutualInfoScore(), torchmetrics.Metric)
+
+
+def test_examples_match_torchmetrics():
+    ours, theirs = MutualInfoScore(), TorchmetricsMutualInfoScore()
+    preds, target = torch.tensor([2, 1, 0, 1, 0]), torch.tensor([0, 2, 1, 1, 0])
+    assert round(ours(preds, target).item(), 4) == 0.5004
+    assert ours.compute().item() == pytest.approx(theirs(preds, target).item(), rel=1e-6)
+
+
+def test_forward_update_compute_reset_follow_torchmetrics(float64_default):
+    ours, theirs = MutualInfoScore(), TorchmetricsMutualInfoScore()
+    data = batches()
+    for preds, target in data[:3]:
+        batch_value = ours(preds, target)
+        assert batch_value.item() == pytest.approx(theirs(preds, target).item(), rel=1e-9)
+        assert batch_value.item() == pytest.approx(sklearn_mi(preds.numpy(), target.numpy()), rel=1e-9)
+    for preds, target in data[3:]:
+        ours.update(preds, target)
+        theirs.update(preds, target)
+    assert ours.compute().item() == pytest.approx(theirs.compute().item(), rel=1e-9)
+    ours.reset()
+    preds, target = data[0]
+    ours.update(preds, target)
+    assert ours.compute().item() == pytest.approx(sklearn_mi(preds.numpy(), target.numpy()), rel=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8, torch.uint64])
+def test_batches_equal_one_concatenated_call(dtype):
+    metric = MutualInfoScore()
+    data = batches(num_batches=7, size=3_001, clusters=(120, 90), seed=1, dtype=dtype)
+    for preds, target in data:
+        metric.update(preds, target)
+    all_preds = torch.cat([p for p, _ in data])
+    all_target = torch.cat([t for _, t in data])
+    assert torch.equal(metric.compute(), mutual_info_score(all_preds, all_target))
+
+
+def test_forward_returns_batch_value_and_accumulates():
+    metric = MutualInfoScore()
+    data = batches(num_batches=4, seed=2)
+    for preds, target in data:
+        assert torch.equal(metric(preds, target), mutual_info_score(preds, target))
+    assert torch.equal(
+        metric.compute(), mutual_info_score(torch.cat([p for p, _ in data]), torch.cat([t for _, t in data]))
+    )
+
+
+def test_rejects_float_labels_at_update():
+    metric = MutualInfoScore()
+    with pytest.raises(ValueError, match="Expected real, discrete values"):
+        metric.update(torch.rand(4), torch.tensor([0, 1, 0, 1]))
+
+
+def test_result_dtype_and_empty_state():
+    metric = MutualInfoScore()
+    with pytest.warns(UserWarning, match="compute"):
+        value = metric.compute()
+    assert value.item() == 0.0 and value.dtype == torch.float32
+
+
+def test_metric_collection_with_compute_groups():
+    collection = torchmetrics.MetricCollection(
+        {
+            "mi": MutualInfoScore(),
+            "tm_mi": TorchmetricsMutualInfoScore(),
+            "nmi": NormalizedMutualInfoScore(),
+            "ari": AdjustedRandScore(),
+        },
+        compute_groups=True,
+    )
+    data = batches(num_batches=3, seed=3)
+    for preds, target in data:
+        collection.update(preds, target)
+    result = collection.compute()
+    assert result["mi"].item() == pytest.approx(result["tm_mi"].item(), rel=1e-5)
+    all_preds = torch.cat([p for p, _ in data]).numpy()
+    all_target = torch.cat([t for _, t in data]).numpy()
+    assert result["mi"].item() == pytest.approx(sklearn_mi(all_preds, all_target), rel=1e-6)
+
+
+def test_pickle_and_deepcopy_keep_the_state():
+    metric = MutualInfoScore()
+    for preds, target in batches(num_batches=2, seed=4):
+        metric.update(preds, target)
+    expected = metric.compute()
+    for clone in (pickle.loads(pickle.dumps(metric)), copy.deepcopy(metric)):
+        assert torch.equal(clone.compute(), expected)
+        clone.update(*batches(num_batches=1, seed=5)[0])
+        assert not torch.equal(clone.compute(), expected)
+    assert torch.equal(metric.compute(), expected)
+
+
+def test_plot_single_value_and_sequence():
+    metric = MutualInfoScore()
+    values = [metric(preds, target) for preds, target in batches(num_batches=3, seed=6)]
+    fig, ax = metric.plot(values[0])
+    assert isinstance(fig, matplotlib.figure.Figure) and ax is not None
+    fig, ax = metric.plot(values)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    fig, _ = metric.plot()
+    assert isinstance(fig, matplotlib.figure.Figure)
