@@ -1,0 +1,73 @@
+"""MutualInfoScore under torch.distributed: every rank gets the single-process value on all data."""
+
+import os
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from sklearn.metrics import mutual_info_score as sklearn_mi
+
+from clustering_metrics import MutualInfoScore
+from clustering_metrics.functional import mutual_info_score
+
+EXTREMES = torch.tensor([-(2**63), 2**63 - 1, -1, 0, 5], dtype=torch.int64)
+
+
+def rank_batches(rank, world_size):
+    """Very different amounts of data per rank; the last rank sees none."""
+    generator = torch.Generator().manual_seed(100 + rank)
+    sizes = [40_000, 7, 3_000, 0][:world_size]
+    sizes[-1] = 0
+    batches = []
+    for size in (sizes[rank] // 2, sizes[rank] - sizes[rank] // 2):
+        if size == 0:
+            continue
+        preds = EXTREMES[torch.randint(0, len(EXTREMES), (size,), generator=generator)]
+        target = torch.randint(-30, 30, (size,), generator=generator)
+        batches.append((preds, target))
+    return batches
+
+
+def _worker(rank, world_size, backend, init_file, out_dir):
+    dist.init_process_group(backend, init_method=f"file://{init_file}", rank=rank, world_size=world_size)
+    device = torch.device("cuda", rank) if backend == "nccl" else torch.device("cpu")
+    if backend == "nccl":
+        torch.cuda.set_device(device)
+    metric = MutualInfoScore().to(device)
+    for preds, target in rank_batches(rank, world_size):
+        metric.update(preds.to(device), target.to(device))
+    value = metric.compute()
+    torch.save(value.cpu(), os.path.join(out_dir, f"rank{rank}.pt"))
+    dist.destroy_process_group()
+
+
+def run_distributed(world_size, backend, tmp_path):
+    init_file = tmp_path / "rendezvous"
+    mp.spawn(_worker, args=(world_size, backend, str(init_file), str(tmp_path)), nprocs=world_size, join=True)
+    return [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(world_size)]
+
+
+def expected_value(world_size):
+    data = [batch for rank in range(world_size) for batch in rank_batches(rank, world_size)]
+    preds = torch.cat([p for p, _ in data])
+    target = torch.cat([t for _, t in data])
+    value = mutual_info_score(preds, target)
+    assert value.item() == pytest.approx(sklearn_mi(preds.numpy(), target.numpy()), rel=1e-6)
+    return value
+
+
+@pytest.mark.parametrize("world_size", [2, 4])
+def test_gloo_ranks_agree_with_one_process(world_size, tmp_path):
+    values = run_distributed(world_size, "gloo", tmp_path)
+    expected = expected_value(world_size)
+    for value in values:
+        assert torch.equal(value, expected)
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="NCCL needs two GPUs")
+def test_nccl_ranks_agree_with_one_process(tmp_path):
+    values = run_distributed(2, "nccl", tmp_path)
+    expected = expected_value(2)
+    for value in values:
+        assert value.item() == pytest.approx(expected.item(), rel=1e-12)
