@@ -132,3 +132,18 @@ def test_compiled_histogram_has_data_dependent_size():
     preds = torch.tensor([0, 0, 1, 1, 1])
     target = torch.tensor([3, 3, 4, 4, 5])
     assert compiled(preds, target).item() == 5
+
+
+@pytest.mark.parametrize("rare_label", [-1, 500, 2**40, -(2**63)])
+@pytest.mark.parametrize("position", [1, 50_001, 99_998])
+def test_rare_label_outside_the_common_range(rare_label, position):
+    # One label far from the rest, at a position a strided sample can miss.
+    generator = torch.Generator().manual_seed(position)
+    preds = torch.randint(0, 10, (100_000,), generator=generator)
+    target = torch.randint(0, 300, (100_000,), generator=generator)
+    preds[position] = rare_label
+    target[position + 1] = rare_label
+    pred_labels, target_labels, counts = ops.pair_histogram(preds, target)
+    assert histogram_as_dict(pred_labels, target_labels, counts) == contingency(preds, target)
+    expected = float(mutual_info_exact(contingency(preds, target)))
+    assert ops.mutual_info_score(preds, target).item() == pytest.approx(expected, rel=1e-12)

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -61,6 +62,20 @@ KeyRange key_range_kernel_impl(const T* data, int64_t n) {
   });
   return {label_to_key(*std::min_element(lo.begin(), lo.end())),
           label_to_key(*std::max_element(hi.begin(), hi.end()))};
+}
+
+// The extremes of an evenly strided sample: a lower bound on the true range
+// that is exact for small inputs and, for typical labels, for large ones.
+template <typename T>
+KeyRange sampled_key_range_kernel_impl(const T* data, int64_t n) {
+  constexpr int64_t kSamples = 4096;
+  const int64_t stride = std::max<int64_t>(1, n / kSamples);
+  T lo = data[n - 1], hi = data[n - 1];
+  for (int64_t i = 0; i < n; i += stride) {
+    lo = std::min(lo, data[i]);
+    hi = std::max(hi, data[i]);
+  }
+  return {label_to_key(lo), label_to_key(hi)};
 }
 
 // Open-addressing table from label key to first-seen local id.
@@ -186,122 +201,208 @@ void dense_table_to_cells(const int64_t* table, int64_t num_cells, PairCells& ce
 }
 
 // Counts into one private dense table per chunk, then adds the tables.
+// Unweighted counts go to 16-bit counters, which keep a 10^6-cell table in
+// L2; a counter that wraps carries 2^16 into a 64-bit table allocated on
+// first use. Weighted counts (histogram merges) go to the 64-bit table.
 template <typename PredIds, typename TargetIds>
-void count_dense_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n,
-                             uint64_t num_target_ids, int64_t num_cells, PairCells& cells) {
+bool count_dense_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n,
+                             uint64_t num_pred_ids, uint64_t num_target_ids, int64_t num_cells, PairCells& cells) {
   Chunks chunks(n);
-  at::Tensor tables = at::zeros({chunks.count, num_cells}, at::kLong);
-  int64_t* base = tables.data_ptr<int64_t>();
+  std::vector<char> out_of_range(chunks.count, 0);
+  at::Tensor narrow_tables;
+  if (weights == nullptr) narrow_tables = at::zeros({chunks.count, num_cells}, at::kShort);
+  std::vector<at::Tensor> wide_tables(chunks.count);
   chunks.run([&](int64_t c, int64_t begin, int64_t end) {
-    int64_t* table = base + c * num_cells;
-    if (weights == nullptr) {
-      for (int64_t i = begin; i < end; ++i) ++table[pred_id(i) * num_target_ids + target_id(i)];
-    } else {
-      for (int64_t i = begin; i < end; ++i) table[pred_id(i) * num_target_ids + target_id(i)] += weights[i];
+    int64_t* wide = nullptr;
+    auto wide_table = [&]() {
+      if (wide == nullptr) {
+        wide_tables[c] = at::zeros({num_cells}, at::kLong);
+        wide = wide_tables[c].data_ptr<int64_t>();
+      }
+      return wide;
+    };
+    if (weights != nullptr) {
+      int64_t* table = wide_table();
+      for (int64_t i = begin; i < end; ++i) {
+        const uint64_t row = pred_id(i), col = target_id(i);
+        if (C10_UNLIKELY(row >= num_pred_ids || col >= num_target_ids)) {
+          out_of_range[c] = 1;
+          return;
+        }
+        table[row * num_target_ids + col] += weights[i];
+      }
+      return;
+    }
+    uint16_t* table = reinterpret_cast<uint16_t*>(narrow_tables.data_ptr<int16_t>()) + c * num_cells;
+    for (int64_t i = begin; i < end; ++i) {
+      const uint64_t row = pred_id(i), col = target_id(i);
+      if (C10_UNLIKELY(row >= num_pred_ids || col >= num_target_ids)) {
+        out_of_range[c] = 1;
+        return;
+      }
+      const uint64_t cell = row * num_target_ids + col;
+      if (C10_UNLIKELY(++table[cell] == 0)) wide_table()[cell] += int64_t{1} << 16;
     }
   });
-  at::Tensor merged = chunks.count == 1 ? tables[0] : tables.sum(0);
-  dense_table_to_cells(merged.data_ptr<int64_t>(), num_cells, cells);
-}
-
-// Stable LSD radix sort of keys below 2^key_bits, carrying an optional
-// payload. Returns the buffers that hold the sorted data.
-std::pair<uint64_t*, int64_t*> radix_sort(uint64_t* keys, uint64_t* key_scratch, int64_t* payload,
-                                          int64_t* payload_scratch, int64_t n, int key_bits) {
-  const int passes = std::max(1, (key_bits + 11) / 12);
-  const int digit_bits = (key_bits + passes - 1) / passes;
-  const int64_t radix = int64_t{1} << digit_bits;
-  const uint64_t digit_mask = static_cast<uint64_t>(radix - 1);
-  Chunks chunks(n);
-  std::vector<int64_t> offsets(chunks.count * radix);
-  for (int pass = 0; pass < passes; ++pass) {
-    const int shift = pass * digit_bits;
-    chunks.run([&](int64_t c, int64_t begin, int64_t end) {
-      int64_t* hist = offsets.data() + c * radix;
-      std::fill(hist, hist + radix, 0);
-      for (int64_t i = begin; i < end; ++i) ++hist[(keys[i] >> shift) & digit_mask];
-    });
-    // Exclusive scan in (digit, chunk) order keeps the sort stable.
-    int64_t running = 0;
-    for (int64_t d = 0; d < radix; ++d) {
-      for (int64_t c = 0; c < chunks.count; ++c) {
-        const int64_t count = offsets[c * radix + d];
-        offsets[c * radix + d] = running;
-        running += count;
+  if (std::any_of(out_of_range.begin(), out_of_range.end(), [](char o) { return o != 0; })) return false;
+  at::Tensor merged = at::empty({num_cells}, at::kLong);
+  int64_t* total = merged.data_ptr<int64_t>();
+  const uint16_t* narrow = weights == nullptr ? reinterpret_cast<const uint16_t*>(narrow_tables.data_ptr<int16_t>())
+                                              : nullptr;
+  Chunks(num_cells).run([&](int64_t, int64_t begin, int64_t end) {
+    std::fill(total + begin, total + end, 0);
+    for (int64_t c = 0; c < chunks.count; ++c) {
+      if (narrow != nullptr) {
+        const uint16_t* table = narrow + c * num_cells;
+        for (int64_t i = begin; i < end; ++i) total[i] += table[i];
+      }
+      if (wide_tables[c].defined()) {
+        const int64_t* table = wide_tables[c].const_data_ptr<int64_t>();
+        for (int64_t i = begin; i < end; ++i) total[i] += table[i];
       }
     }
-    chunks.run([&](int64_t c, int64_t begin, int64_t end) {
-      int64_t* next = offsets.data() + c * radix;
-      for (int64_t i = begin; i < end; ++i) {
-        const int64_t dst = next[(keys[i] >> shift) & digit_mask]++;
-        key_scratch[dst] = keys[i];
-        if (payload != nullptr) payload_scratch[dst] = payload[i];
-      }
-    });
+  });
+  dense_table_to_cells(total, num_cells, cells);
+  return true;
+}
+
+// Stable LSD radix sort of a small range of keys on their low `key_bits`
+// bits, carrying an optional payload; `key_scratch`/`payload_scratch` hold
+// as many elements. The result ends up back in `keys`/`payload`.
+void sort_low_bits(uint64_t* keys, int64_t* payload, uint64_t* key_scratch, int64_t* payload_scratch, int64_t n,
+                   int key_bits, std::vector<int64_t>& counts) {
+  if (n < 2 || key_bits == 0) return;
+  // An even number of passes brings the data back into `keys`.
+  int passes = (key_bits + 10) / 11;
+  passes += passes % 2;
+  const int digit_bits = (key_bits + passes - 1) / passes;
+  const uint64_t digit_mask = (uint64_t{1} << digit_bits) - 1;
+  counts.resize(size_t{1} << digit_bits);
+  for (int pass = 0; pass < passes; ++pass) {
+    const int shift = pass * digit_bits;
+    std::fill(counts.begin(), counts.end(), 0);
+    for (int64_t i = 0; i < n; ++i) ++counts[(keys[i] >> shift) & digit_mask];
+    int64_t running = 0;
+    for (auto& count : counts) {
+      const int64_t c = count;
+      count = running;
+      running += c;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t dst = counts[(keys[i] >> shift) & digit_mask]++;
+      key_scratch[dst] = keys[i];
+      if (payload != nullptr) payload_scratch[dst] = payload[i];
+    }
     std::swap(keys, key_scratch);
     std::swap(payload, payload_scratch);
   }
-  return {keys, payload};
 }
 
-// Counts by sorting one pair key per sample, then collapsing runs.
+// Counts by sorting one pair key per sample: a most-significant-digit
+// scatter into buckets of a few thousand keys, then an in-cache sort of each
+// bucket, whose runs become cells. Two passes over memory instead of one per
+// radix digit. The cells are written over the bucket's own storage and then
+// packed, so the peak is two keys (plus two weights) per sample.
 template <typename PredIds, typename TargetIds>
-void count_sorted_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n,
-                              uint64_t num_target_ids, int key_bits, PairCells& cells) {
-  at::Tensor key_storage = at::empty({2, n}, at::kLong);
-  uint64_t* keys = key_ptr(key_storage);
+bool count_sorted_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n,
+                              uint64_t num_pred_ids, uint64_t num_target_ids, int key_bits, PairCells& cells) {
+  const int top_bits = std::min(key_bits, 12);
+  const int low_bits = key_bits - top_bits;
+  const int64_t num_buckets = int64_t{1} << top_bits;
+  at::Tensor storage = at::empty({2, n}, at::kLong);
+  uint64_t* keys = key_ptr(storage);
+  uint64_t* bucketed = keys + n;
   at::Tensor weight_storage;
-  int64_t* payload = nullptr;
+  int64_t* bucketed_weights = nullptr;
   if (weights != nullptr) {
-    weight_storage = at::empty({2, n}, at::kLong);
-    payload = weight_storage.data_ptr<int64_t>();
-    std::copy(weights, weights + n, payload);
+    weight_storage = at::empty({n}, at::kLong);
+    bucketed_weights = weight_storage.data_ptr<int64_t>();
   }
-  Chunks chunks(n);
-  chunks.run([&](int64_t, int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) keys[i] = pred_id(i) * num_target_ids + target_id(i);
-  });
-  auto sorted = radix_sort(keys, keys + n, payload, payload == nullptr ? nullptr : payload + n, n, key_bits);
-  const uint64_t* sorted_keys = sorted.first;
-  const int64_t* sorted_weights = sorted.second;
 
-  // A run belongs to the chunk holding its first element; zero-weight runs
-  // are dropped so every cell has a positive count.
-  auto for_each_run = [&](int64_t begin, int64_t end, auto&& emit) {
-    int64_t i = begin;
-    if (i > 0) {
-      while (i < end && sorted_keys[i] == sorted_keys[i - 1]) ++i;
-    }
-    while (i < end) {
-      const uint64_t key = sorted_keys[i];
-      int64_t count = 0;
-      do {
-        count += sorted_weights == nullptr ? 1 : sorted_weights[i];
-        ++i;
-      } while (i < n && sorted_keys[i] == key);
-      if (count != 0) emit(key, count);
-    }
-  };
-  std::vector<int64_t> offsets(chunks.count + 1, 0);
+  Chunks chunks(n);
+  std::vector<int64_t> offsets(chunks.count * num_buckets, 0);
+  std::vector<char> out_of_range(chunks.count, 0);
   chunks.run([&](int64_t c, int64_t begin, int64_t end) {
-    int64_t runs = 0;
-    for_each_run(begin, end, [&](uint64_t, int64_t) { ++runs; });
-    offsets[c + 1] = runs;
+    int64_t* hist = offsets.data() + c * num_buckets;
+    for (int64_t i = begin; i < end; ++i) {
+      const uint64_t row = pred_id(i), col = target_id(i);
+      if (C10_UNLIKELY(row >= num_pred_ids || col >= num_target_ids)) {
+        out_of_range[c] = 1;
+        return;
+      }
+      const uint64_t key = row * num_target_ids + col;
+      keys[i] = key;
+      ++hist[key >> low_bits];
+    }
   });
-  for (int64_t c = 0; c < chunks.count; ++c) offsets[c + 1] += offsets[c];
-  // The sorted keys sit in one half of the storage; runs go to the other.
-  at::Tensor out_keys = key_storage[sorted_keys == keys ? 1 : 0].narrow(0, 0, offsets.back());
-  cells.counts = at::empty({offsets.back()}, at::kLong);
-  uint64_t* run_keys = key_ptr(out_keys);
-  int64_t* run_counts = cells.counts.data_ptr<int64_t>();
+  if (std::any_of(out_of_range.begin(), out_of_range.end(), [](char o) { return o != 0; })) return false;
+  // Exclusive scan in (bucket, chunk) order keeps equal keys in sample order.
+  std::vector<int64_t> bucket_begin(num_buckets + 1, 0);
+  int64_t running = 0;
+  for (int64_t b = 0; b < num_buckets; ++b) {
+    bucket_begin[b] = running;
+    for (int64_t c = 0; c < chunks.count; ++c) {
+      const int64_t count = offsets[c * num_buckets + b];
+      offsets[c * num_buckets + b] = running;
+      running += count;
+    }
+  }
+  bucket_begin[num_buckets] = n;
   chunks.run([&](int64_t c, int64_t begin, int64_t end) {
-    int64_t out = offsets[c];
-    for_each_run(begin, end, [&](uint64_t key, int64_t count) {
-      run_keys[out] = key;
-      run_counts[out++] = count;
-    });
+    int64_t* next = offsets.data() + c * num_buckets;
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t dst = next[keys[i] >> low_bits]++;
+      bucketed[dst] = keys[i];
+      if (weights != nullptr) bucketed_weights[dst] = weights[i];
+    }
   });
-  cells.keys = out_keys;
+
+  // Each bucket is sorted in place and its runs written from the bucket's
+  // start: run keys over the bucketed keys, run counts over the (now free)
+  // first half of the storage.
+  int64_t* run_counts = reinterpret_cast<int64_t*>(keys);
+  std::vector<int64_t> runs_in_bucket(num_buckets, 0);
+  at::parallel_for(0, num_buckets, 1, [&](int64_t first, int64_t last) {
+    int64_t largest = 0;
+    for (int64_t b = first; b < last; ++b) largest = std::max(largest, bucket_begin[b + 1] - bucket_begin[b]);
+    std::vector<uint64_t> key_scratch(largest);
+    std::vector<int64_t> weight_scratch(weights != nullptr ? largest : 0);
+    std::vector<int64_t> digit_counts;
+    for (int64_t b = first; b < last; ++b) {
+      const int64_t begin = bucket_begin[b], size = bucket_begin[b + 1] - begin;
+      uint64_t* bucket = bucketed + begin;
+      int64_t* bucket_weights = weights != nullptr ? bucketed_weights + begin : nullptr;
+      sort_low_bits(bucket, bucket_weights, key_scratch.data(), weight_scratch.data(), size, low_bits, digit_counts);
+      int64_t runs = 0;
+      for (int64_t i = 0; i < size;) {
+        const uint64_t key = bucket[i];
+        int64_t count = 0;
+        do {
+          count += bucket_weights == nullptr ? 1 : bucket_weights[i];
+          ++i;
+        } while (i < size && bucket[i] == key);
+        if (count == 0) continue;  // zero-weight samples leave no cell
+        bucket[runs] = key;
+        run_counts[begin + runs] = count;
+        ++runs;
+      }
+      runs_in_bucket[b] = runs;
+    }
+  });
+  // Pack the buckets' runs. Every move is leftwards, so in bucket order it
+  // never overwrites runs not yet moved.
+  int64_t nnz = 0;
+  for (int64_t b = 0; b < num_buckets; ++b) {
+    const int64_t begin = bucket_begin[b], runs = runs_in_bucket[b];
+    if (nnz != begin) {
+      std::memmove(bucketed + nnz, bucketed + begin, runs * sizeof(uint64_t));
+      std::memmove(run_counts + nnz, run_counts + begin, runs * sizeof(int64_t));
+    }
+    nnz += runs;
+  }
+  cells.counts = storage[0].narrow(0, 0, nnz);
+  cells.keys = storage[1].narrow(0, 0, nnz);
+  return true;
 }
 
 int bit_width(uint64_t x) {
@@ -310,18 +411,19 @@ int bit_width(uint64_t x) {
   return bits;
 }
 
+// Returns false, counting nothing, when an id falls outside the index sizes
+// (possible only when the sizes were guessed from a sample).
 template <typename PredIds, typename TargetIds>
-void count_cells(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n, PairCells& cells) {
+bool count_cells(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n, PairCells& cells) {
   const uint64_t rows = static_cast<uint64_t>(cells.pred_index.size);
   const uint64_t cols = static_cast<uint64_t>(cells.target_index.size);
   uint64_t num_cells = 0;
   TORCH_CHECK(!__builtin_mul_overflow(rows, cols, &num_cells),
               "pair_histogram: ", rows, " x ", cols, " distinct label pairs do not fit 64-bit cell keys.");
   if (num_cells <= dense_table_limit(n)) {
-    count_dense_kernel_impl(pred_id, target_id, weights, n, cols, static_cast<int64_t>(num_cells), cells);
-  } else {
-    count_sorted_kernel_impl(pred_id, target_id, weights, n, cols, bit_width(num_cells - 1), cells);
+    return count_dense_kernel_impl(pred_id, target_id, weights, n, rows, cols, static_cast<int64_t>(num_cells), cells);
   }
+  return count_sorted_kernel_impl(pred_id, target_id, weights, n, rows, cols, bit_width(num_cells - 1), cells);
 }
 
 int64_t checked_weight_total(const int64_t* weights, int64_t n) {
@@ -399,26 +501,33 @@ PairCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_
   CM_DISPATCH_LABEL_TYPES(preds.scalar_type(), "pair_histogram_cpu", [&] {
     using pred_t = scalar_t;
     const pred_t* pred_data = preds.const_data_ptr<pred_t>();
-    const KeyRange pred_range = key_range_kernel_impl(pred_data, n);
     CM_DISPATCH_LABEL_TYPES(target.scalar_type(), "pair_histogram_cpu", [&] {
       using target_t = scalar_t;
       const target_t* target_data = target.const_data_ptr<target_t>();
-      const KeyRange target_range = key_range_kernel_impl(target_data, n);
       const uint64_t limit = direct_index_limit(n);
-      if (pred_range.span() < limit && target_range.span() < limit) {
-        // Fast path: both sides are indexed straight from the raw labels.
+      // Both sides are indexed straight from the raw labels when their
+      // ranges are small. A sample guesses the ranges so that the common
+      // case reads the input once; if any label falls outside the guess, the
+      // exact ranges are taken and the counting redone.
+      auto count_direct = [&](const KeyRange& pred_range, const KeyRange& target_range) {
+        if (pred_range.span() >= limit || target_range.span() >= limit) return false;
         cells.pred_index = {pred_range.min_key, static_cast<int64_t>(pred_range.span()) + 1, {}};
         cells.target_index = {target_range.min_key, static_cast<int64_t>(target_range.span()) + 1, {}};
-        count_cells(DirectIds<pred_t>{pred_data, pred_range.min_key},
-                    DirectIds<target_t>{target_data, target_range.min_key}, weight_ptr, n, cells);
+        return count_cells(DirectIds<pred_t>{pred_data, pred_range.min_key},
+                           DirectIds<target_t>{target_data, target_range.min_key}, weight_ptr, n, cells);
+      };
+      if (count_direct(sampled_key_range_kernel_impl(pred_data, n), sampled_key_range_kernel_impl(target_data, n))) {
         return;
       }
+      const KeyRange pred_range = key_range_kernel_impl(pred_data, n);
+      const KeyRange target_range = key_range_kernel_impl(target_data, n);
+      if (count_direct(pred_range, target_range)) return;
       at::Tensor ids = at::empty({2, n}, at::kLong);
       int64_t* pred_ids = ids.data_ptr<int64_t>();
       int64_t* target_ids = pred_ids + n;
       cells.pred_index = index_labels_kernel_impl(pred_data, n, pred_range, pred_ids);
       cells.target_index = index_labels_kernel_impl(target_data, n, target_range, target_ids);
-      count_cells(StoredIds{pred_ids}, StoredIds{target_ids}, weight_ptr, n, cells);
+      TORCH_INTERNAL_ASSERT(count_cells(StoredIds{pred_ids}, StoredIds{target_ids}, weight_ptr, n, cells));
     });
   });
   return cells;
