@@ -101,6 +101,22 @@ def test_exact_to_1e12_on_near_independent_labels(num_samples, num_clusters):
     assert as_float32.item() == torch.tensor(float(exact), dtype=torch.float64).float().item()
 
 
+def test_exact_to_1e12_with_many_clusters():
+    # Many sparse cells and a large MI: the regime of the log-table form.
+    generator = torch.Generator().manual_seed(11)
+    preds = torch.randint(0, 50_000, (300_000,), generator=generator)
+    target = (preds * 7 + torch.randint(0, 3, (300_000,), generator=generator)) % 60_000
+    exact = mutual_info_exact(contingency_numpy(preds.numpy(), target.numpy()))
+    assert float(exact) > 1.0
+    previous = torch.get_default_dtype()
+    try:
+        torch.set_default_dtype(torch.float64)
+        value = mutual_info_score(preds, target)
+    finally:
+        torch.set_default_dtype(previous)
+    assert abs(value.item() - float(exact)) <= 1e-12 * float(exact)
+
+
 def test_single_cluster_is_exactly_zero():
     target = torch.randint(0, 50, (10_000,), generator=torch.Generator().manual_seed(0))
     single = torch.full_like(target, -7)

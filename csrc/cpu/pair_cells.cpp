@@ -558,22 +558,47 @@ double mutual_info_from_cells(const PairCells& cells) {
   const int64_t* row_sums = marginals.const_data_ptr<int64_t>();
   const int64_t* col_sums = row_sums + rows;
 
-  const int64_t num_blocks = (nnz + kTermBlock - 1) / kTermBlock;
-  std::vector<CompensatedSum> block_sums(num_blocks);
   const int64_t total = cells.total;
-  at::parallel_for(0, num_blocks, 1, [&](int64_t first, int64_t last) {
-    for (int64_t block = first; block < last; ++block) {
-      CompensatedSum sum;
-      for_each_cell(keys, cols, block * kTermBlock, std::min(nnz, (block + 1) * kTermBlock),
-                    [&](int64_t i, uint64_t row, uint64_t col) {
-                      sum.add(mi_cell_term(counts[i], row_sums[row], col_sums[col], total));
-                    });
-      block_sums[block] = sum;
-    }
+  // Sums term(i, row, col) over all cells in fixed blocks, in block order.
+  auto sum_terms = [&](auto&& term) {
+    const int64_t num_blocks = (nnz + kTermBlock - 1) / kTermBlock;
+    std::vector<CompensatedSum> block_sums(num_blocks);
+    at::parallel_for(0, num_blocks, 1, [&](int64_t first, int64_t last) {
+      for (int64_t block = first; block < last; ++block) {
+        CompensatedSum sum;
+        for_each_cell(keys, cols, block * kTermBlock, std::min(nnz, (block + 1) * kTermBlock),
+                      [&](int64_t i, uint64_t row, uint64_t col) { sum.add(term(i, row, col)); });
+        block_sums[block] = sum;
+      }
+    });
+    CompensatedSum result;
+    for (const auto& block : block_sums) result.add(block);
+    return finish_mutual_info(result.value(), total);
+  };
+
+  // Many cells (large K) usually mean a large MI: try the log-table form,
+  // with no log per cell, and keep it when it is accurate enough.
+  if (nnz > rows + static_cast<int64_t>(cols)) {
+    at::Tensor log_marginals = at::empty({rows + static_cast<int64_t>(cols)}, at::kDouble);
+    double* log_row_sums = log_marginals.data_ptr<double>();
+    double* log_col_sums = log_row_sums + rows;
+    Chunks(rows + static_cast<int64_t>(cols)).run([&](int64_t, int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) log_row_sums[i] = row_sums[i] > 0 ? std::log(static_cast<double>(row_sums[i])) : 0.0;
+    });
+    constexpr int64_t kSmallCounts = 1 << 12;
+    std::vector<double> log_small_counts(kSmallCounts);
+    for (int64_t k = 1; k < kSmallCounts; ++k) log_small_counts[k] = std::log(static_cast<double>(k));
+    const double log_total = std::log(static_cast<double>(total));
+    const double mi = sum_terms([&](int64_t i, uint64_t row, uint64_t col) {
+      const int64_t n = counts[i];
+      const double log_n = n < kSmallCounts ? log_small_counts[n] : std::log(static_cast<double>(n));
+      return mi_cell_term_from_logs(n, log_n, log_row_sums[row], log_col_sums[col], log_total);
+    });
+    if (mi >= kLogFormMinMutualInfo) return mi;
+  }
+  return sum_terms([&](int64_t i, uint64_t row, uint64_t col) {
+    return mi_cell_term(counts[i], row_sums[row], col_sums[col], total);
   });
-  CompensatedSum result;
-  for (const auto& block : block_sums) result.add(block);
-  return finish_mutual_info(result.value(), total);
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> cells_to_histogram(const PairCells& cells,
