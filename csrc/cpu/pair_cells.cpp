@@ -64,8 +64,10 @@ KeyRange key_range_kernel_impl(const T* data, int64_t n) {
           label_to_key(*std::max_element(hi.begin(), hi.end()))};
 }
 
-// The extremes of an evenly strided sample: a lower bound on the true range
-// that is exact for small inputs and, for typical labels, for large ones.
+// A guess of the range from an evenly strided sample, widened by 1/64 of
+// its span on each side because a sample of many clusters misses the last
+// few. Exact for small inputs; for large ones usually a superset of the
+// true range, which is all a direct index needs.
 template <typename T>
 KeyRange sampled_key_range_kernel_impl(const T* data, int64_t n) {
   constexpr int64_t kSamples = 4096;
@@ -75,7 +77,12 @@ KeyRange sampled_key_range_kernel_impl(const T* data, int64_t n) {
     lo = std::min(lo, data[i]);
     hi = std::max(hi, data[i]);
   }
-  return {label_to_key(lo), label_to_key(hi)};
+  KeyRange range{label_to_key(lo), label_to_key(hi)};
+  if (stride == 1) return range;
+  const uint64_t margin = range.span() / 64 + 2;
+  range.min_key = range.min_key > margin ? range.min_key - margin : 0;
+  range.max_key = range.max_key < UINT64_MAX - margin ? range.max_key + margin : UINT64_MAX;
+  return range;
 }
 
 // Open-addressing table from label key to first-seen local id.
@@ -576,9 +583,16 @@ double mutual_info_from_cells(const PairCells& cells) {
     return finish_mutual_info(result.value(), total);
   };
 
-  // Many cells (large K) usually mean a large MI: try the log-table form,
-  // with no log per cell, and keep it when it is accurate enough.
-  if (nnz > rows + static_cast<int64_t>(cols)) {
+  // A sparse table of many cells usually means a large MI: try the
+  // log-table form, with no log per cell, and keep it when it is accurate
+  // enough. The choice depends only on the histogram, not on how the labels
+  // were indexed, so every op returns the same bits for the same data.
+  auto nonzero = [](const int64_t* values, int64_t size) {
+    return std::count_if(values, values + size, [](int64_t v) { return v != 0; });
+  };
+  const double distinct_pairs_possible =
+      static_cast<double>(nonzero(row_sums, rows)) * static_cast<double>(nonzero(col_sums, static_cast<int64_t>(cols)));
+  if (nnz >= kTermBlock && static_cast<double>(nnz) <= 0.5 * distinct_pairs_possible) {
     at::Tensor log_marginals = at::empty({rows + static_cast<int64_t>(cols)}, at::kDouble);
     double* log_row_sums = log_marginals.data_ptr<double>();
     double* log_col_sums = log_row_sums + rows;
