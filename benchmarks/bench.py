@@ -568,7 +568,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--spread", action=argparse.BooleanOptionalAction, default=True,
                         help=f"add K={SPREAD_CLUSTERS} labels spread over the whole int64 range")
     parser.add_argument("--repeats", type=int, help="timed calls per implementation after its warm-up")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=_CHECKOUT / "benchmarks" / "results",
+                        help="output folder (default: benchmarks/results)")
     args = parser.parse_args(argv)
     defaults = QUICK_DEFAULTS if args.quick else DEFAULTS
     for name, value in defaults.items():
