@@ -1,0 +1,623 @@
+"""Benchmark of the mutual information score: clustering_metrics against its peers.
+
+Times, on the same labels in one process, our functional and raw op,
+torchmetrics, scikit-learn, a dense ``np.bincount`` baseline and the memory
+floor (one read pass over both inputs); reports the median time, the time
+relative to ours and the peak extra memory of every implementation, as a
+Markdown table, a CSV and a log-log plot of time against N.
+
+    python benchmarks/bench.py [--quick] [--device cpu|cuda] [--sizes 100000,1000000]
+        [--clusters 10,1000,100000] [--dtypes int64,int32]
+        [--peers ours,op,torchmetrics,sklearn,numpy,floor] [--spread/--no-spread]
+        [--repeats R] [--out DIR]
+
+On the CPU every (implementation, case) runs in its own forked child, so that
+its peak RSS growth is its own and an out-of-memory kill costs one row, not the
+run. OpenMP does not survive a fork: a child whose parent ever entered a
+parallel region hangs in its first one. The parent therefore makes its labels
+with numpy and never runs a torch kernel on the CPU; all torch work happens in
+the children.
+"""
+
+import argparse
+import csv
+import math
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+# Benchmark the checkout this script is in when it is built in place: a script's
+# sys.path starts at benchmarks/, so an installed (e.g. editable) copy elsewhere
+# would otherwise be imported instead. The report names the copy it imported.
+_CHECKOUT = Path(__file__).resolve().parent.parent
+if (_CHECKOUT / "clustering_metrics" / "_build_info.py").exists():
+    sys.path.insert(0, str(_CHECKOUT))
+
+import clustering_metrics  # noqa: E402
+from clustering_metrics import ops as cm_ops  # noqa: E402
+from clustering_metrics.functional import mutual_info_score  # noqa: E402
+
+# Imported up front so that every forked child shares them instead of paying the import in its timings.
+try:
+    from torchmetrics.functional.clustering import mutual_info_score as torchmetrics_mutual_info_score
+except ImportError:
+    torchmetrics_mutual_info_score = None
+try:
+    from sklearn.metrics import mutual_info_score as sklearn_mutual_info_score
+except ImportError:
+    sklearn_mutual_info_score = None
+
+# torchmetrics builds its table with sparse_coo_tensor, which warns once per process, so once per child.
+warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
+
+PEERS = ("ours", "op", "torchmetrics", "sklearn", "numpy", "floor")
+DEFAULTS = {"sizes": [10**5, 10**6, 10**7], "clusters": [10, 1000, 10**5], "dtypes": ["int64", "int32"], "repeats": 5}
+QUICK_DEFAULTS = {"sizes": [10**5, 10**6], "clusters": [10, 1000], "dtypes": ["int64", "int32"], "repeats": 2}
+SPREAD_CLUSTERS = 1000
+SPREAD_MAX_SIZE = 10**6  # the spread case is about label range, not scale
+NUMPY_MAX_CELLS = 2**26  # a 512 MiB int64 dense table
+SLOW_CALL_S = 1.0  # a peer slower than this is timed once after its probe call
+CALL_BUDGET_S = 60.0  # a call slower than this is not repeated: its probe is its only timing
+CHILD_TIMEOUT_S = 10 * CALL_BUDGET_S
+SEED = 0
+
+
+@dataclass(frozen=True)
+class Case:
+    dtype: str
+    size: int
+    clusters: int
+    spread: bool = False  # labels are `clusters` values drawn from the whole int64 range
+
+    @property
+    def label(self) -> str:
+        spread = " spread" if self.spread else ""
+        return f"{self.dtype} N={_power_of_ten(self.size)} K={_power_of_ten(self.clusters)}{spread}"
+
+
+@dataclass
+class Inputs:
+    preds: torch.Tensor
+    target: torch.Tensor
+    preds_np: Optional[np.ndarray]  # views of the same memory, for the CPU-only peers
+    target_np: Optional[np.ndarray]
+
+
+@dataclass
+class Result:
+    device: str
+    case: Case
+    impl: str
+    times_s: List[float]
+    peak_extra_bytes: Optional[int] = None
+    value: Optional[float] = None
+    skipped: Optional[str] = None
+    note: str = ""
+
+    @property
+    def median_s(self) -> Optional[float]:
+        return statistics.median(self.times_s) if self.times_s else None
+
+
+def _power_of_ten(value: int) -> str:
+    exponent = round(math.log10(value)) if value > 0 else 0
+    return f"1e{exponent}" if value == 10**exponent and exponent >= 2 else str(value)
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def make_inputs(case: Case, device: str) -> Inputs:
+    """Labels drawn uniformly from `clusters` values, the same for every implementation of a case."""
+    rng = np.random.default_rng([SEED, case.size, case.clusters, int(case.spread)])
+    if case.spread:
+        info = np.iinfo(np.int64)
+        preds_values = rng.integers(info.min, info.max, case.clusters, endpoint=True)
+        target_values = rng.integers(info.min, info.max, case.clusters, endpoint=True)
+    else:
+        preds_values = target_values = None
+    if device == "cuda":
+        generator = torch.Generator(device="cuda").manual_seed(SEED)
+        labels = []
+        for values in (preds_values, target_values):
+            index = torch.randint(0, case.clusters, (case.size,), generator=generator, device="cuda")
+            labels.append(torch.from_numpy(values).cuda()[index] if case.spread else index)
+        preds, target = (x.to(getattr(torch, case.dtype)) for x in labels)
+        return Inputs(preds, target, None, None)
+    arrays = []
+    for values in (preds_values, target_values):
+        index = rng.integers(0, case.clusters, case.size)
+        arrays.append((values[index] if case.spread else index).astype(case.dtype))
+    return Inputs(torch.from_numpy(arrays[0]), torch.from_numpy(arrays[1]), arrays[0], arrays[1])
+
+
+def make_cases(args: argparse.Namespace) -> List[Case]:
+    cases = [Case(dtype, size, k) for dtype in args.dtypes for k in args.clusters for size in args.sizes]
+    if args.spread:
+        spread_sizes = sorted(size for size in args.sizes if size <= SPREAD_MAX_SIZE) or [min(args.sizes)]
+        if args.quick:
+            spread_sizes = spread_sizes[-1:]  # one spread case, the largest: the target's is N=1e6
+        cases += [Case("int64", size, SPREAD_CLUSTERS, spread=True) for size in spread_sizes]
+    return cases
+
+
+# ----------------------------------------------------------------------------- implementations
+
+
+def numpy_dense_mi(preds: np.ndarray, target: np.ndarray) -> float:
+    """MI from a dense contingency table counted by one ``np.bincount`` over a combined key."""
+    preds_min, target_min = preds.min(), target.min()
+    target_range = int(target.max()) - int(target_min) + 1
+    preds_range = int(preds.max()) - int(preds_min) + 1
+    key = (preds - preds_min) * target_range + (target - target_min)
+    counts = np.bincount(key, minlength=preds_range * target_range).reshape(preds_range, target_range)
+    rows, cols = np.nonzero(counts)
+    pair_counts = counts[rows, cols]
+    total = preds.size
+    log_ratio = np.log(pair_counts) + math.log(total) - np.log(counts.sum(1)[rows]) - np.log(counts.sum(0)[cols])
+    return float(np.sum(pair_counts / total * log_ratio))
+
+
+def read_floor(inputs: Inputs) -> None:
+    # Summing in the input dtype keeps it one read pass: a plain int32 sum()
+    # first casts to int64, which costs ~9x more. Overflow does not matter here.
+    inputs.preds.sum(dtype=inputs.preds.dtype)
+    inputs.target.sum(dtype=inputs.target.dtype)
+
+
+IMPLEMENTATIONS: Dict[str, Callable[[Inputs], object]] = {
+    "ours": lambda x: mutual_info_score(x.preds, x.target),
+    "op": lambda x: cm_ops.mutual_info_score(x.preds, x.target),
+    "torchmetrics": lambda x: torchmetrics_mutual_info_score(x.preds, x.target),
+    "sklearn": lambda x: sklearn_mutual_info_score(x.target_np, x.preds_np),
+    "numpy": lambda x: numpy_dense_mi(x.preds_np, x.target_np),
+    "floor": read_floor,
+}
+
+
+def available_memory_bytes(device: str) -> int:
+    if device == "cuda":
+        return torch.cuda.mem_get_info()[0]
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no MemAvailable in /proc/meminfo")
+
+
+def skip_reason(impl: str, case: Case, inputs: Inputs, device: str) -> Optional[str]:
+    """Why `impl` cannot run `case`, predicted before trying, or None."""
+    if impl == "torchmetrics" and torchmetrics_mutual_info_score is None:
+        return "torchmetrics not installed"
+    if impl == "sklearn" and sklearn_mutual_info_score is None:
+        return "scikit-learn not installed"
+    if impl in ("sklearn", "numpy") and device != "cpu":
+        return "CPU-only peer"
+    if impl == "torchmetrics":
+        # torchmetrics densifies its K_u x K_v int64 contingency table.
+        distinct = min(case.clusters, case.size)
+        table_bytes = distinct * distinct * 8
+        if table_bytes > available_memory_bytes(device):
+            return f"dense {distinct}x{distinct} table needs {_format_bytes(table_bytes)} > available memory"
+    if impl == "numpy":
+        cells = 1
+        for labels in (inputs.preds_np, inputs.target_np):
+            cells *= int(labels.max()) - int(labels.min()) + 1
+        if cells > NUMPY_MAX_CELLS:
+            return f"dense table of {cells:.1e} cells > 2^26"
+    return None
+
+
+# ----------------------------------------------------------------------------- measurement
+
+
+class CpuMeter:
+    """Peak RSS growth of this process, from VmHWM after resetting it through /proc/self/clear_refs."""
+
+    def __init__(self) -> None:
+        # The first parallel region starts OpenMP's threads; start them before the baseline.
+        torch.ones(1 << 20).sum()
+
+    @staticmethod
+    def _status_bytes(field: str) -> int:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError(f"no {field} in /proc/self/status")
+
+    def start(self) -> None:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")  # resets VmHWM to the current VmRSS
+        self._baseline = self._status_bytes("VmRSS")
+
+    def peak_extra_bytes(self) -> int:
+        return self._status_bytes("VmHWM") - self._baseline
+
+    @staticmethod
+    def timed(fn: Callable[[], object]) -> float:
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+
+
+class CudaMeter:
+    """Peak growth of the CUDA caching allocator's allocated bytes; times by CUDA events."""
+
+    def start(self) -> None:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        self._baseline = torch.cuda.memory_allocated()
+
+    def peak_extra_bytes(self) -> int:
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - self._baseline
+
+    @staticmethod
+    def timed(fn: Callable[[], object]) -> float:
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1e3
+
+
+def _as_float(value: object) -> Optional[float]:
+    if value is None:
+        return None
+    return float(value.item() if isinstance(value, torch.Tensor) else value)
+
+
+def measure(impl: str, inputs: Inputs, meter: Union[CpuMeter, CudaMeter], repeats: int) -> dict:
+    """Probe call (memory, warm-up and budget), then the timed repeats."""
+    fn = IMPLEMENTATIONS[impl]
+    outputs = []
+    meter.start()
+    probe_s = meter.timed(lambda: outputs.append(fn(inputs)))
+    peak = meter.peak_extra_bytes()
+    value = _as_float(outputs.pop())
+    if probe_s > CALL_BUDGET_S:
+        return {"times_s": [probe_s], "peak": peak, "value": value, "note": f"single cold call > {CALL_BUDGET_S:.0f} s"}
+    count = 1 if probe_s > SLOW_CALL_S else repeats
+    times = [meter.timed(lambda: fn(inputs)) for _ in range(count)]
+    return {"times_s": times, "peak": peak, "value": value, "note": ""}
+
+
+def _child(connection, impl: str, inputs: Inputs, repeats: int) -> None:
+    try:
+        connection.send(measure(impl, inputs, CpuMeter(), repeats))
+    except (RuntimeError, MemoryError) as err:
+        connection.send({"error": f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"})
+    connection.close()
+
+
+def measure_in_child(impl: str, inputs: Inputs, repeats: int) -> dict:
+    """`measure` in a forked child: its peak RSS is its own, and a crash or OOM kill is reported, not fatal."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(sender, impl, inputs, repeats))
+    child.start()
+    sender.close()
+    if not receiver.poll(CHILD_TIMEOUT_S):
+        child.kill()
+        child.join()
+        return {"error": f"killed after {CHILD_TIMEOUT_S:.0f} s"}
+    try:
+        message = receiver.recv()
+    except EOFError:
+        message = None
+    child.join()
+    if message is None:
+        signal = -child.exitcode if child.exitcode and child.exitcode < 0 else None
+        cause = f"killed by signal {signal} (out of memory?)" if signal else f"exited with code {child.exitcode}"
+        return {"error": f"child {cause}"}
+    return message
+
+
+def run_case(impl: str, case: Case, inputs: Inputs, device: str, repeats: int) -> Result:
+    reason = skip_reason(impl, case, inputs, device)
+    if reason:
+        return Result(device, case, impl, [], skipped=reason)
+    if device == "cpu":
+        outcome = measure_in_child(impl, inputs, repeats)
+    else:
+        try:
+            outcome = measure(impl, inputs, CudaMeter(), repeats)
+        except (RuntimeError, MemoryError) as err:  # torch.OutOfMemoryError is a RuntimeError
+            torch.cuda.empty_cache()
+            outcome = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"}
+    if "error" in outcome:
+        return Result(device, case, impl, [], skipped=outcome["error"])
+    return Result(device, case, impl, outcome["times_s"], outcome["peak"], outcome["value"], note=outcome["note"])
+
+
+# ----------------------------------------------------------------------------- progress
+
+
+class StderrBar:
+    """A minimal stand-in for tqdm: one carriage-returned line on stderr."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.description = total, 0, ""
+
+    def set_description(self, description: str) -> None:
+        self.description = description
+        self._draw()
+
+    def update(self, steps: int) -> None:
+        self.done += steps
+        self._draw()
+
+    def _draw(self) -> None:
+        filled = 30 * self.done // max(self.total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} {self.description:<45}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+
+
+def progress_bar(total: int):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return StderrBar(total)
+    return tqdm(total=total, unit="run", dynamic_ncols=True)
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+def _format_seconds(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return ""
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def _format_bytes(count: Optional[int]) -> str:
+    if count is None:
+        return ""
+    if abs(count) >= 2**30:
+        return f"{count / 2**30:.1f} GiB"
+    return f"{count / 2**20:.1f} MiB"
+
+
+def ours_by_case(results: Sequence[Result]) -> Dict[Case, Result]:
+    return {r.case: r for r in results if r.impl == "ours" and r.median_s}
+
+
+def relative_to_ours(result: Result, ours: Dict[Case, Result]) -> Optional[float]:
+    reference = ours.get(result.case)
+    if reference is None or result.median_s is None:
+        return None
+    return result.median_s / reference.median_s
+
+
+def disagreement(result: Result, ours: Dict[Case, Result]) -> str:
+    """A note when a peer's MI differs from ours beyond float32 rounding (torchmetrics computes in float32)."""
+    reference = ours.get(result.case)
+    if reference is None or result.value is None or reference.value is None:
+        return ""
+    if abs(result.value - reference.value) > 1e-4 * max(1.0, abs(reference.value)):
+        return f"MI {result.value:.6g} differs from ours {reference.value:.6g}"
+    return ""
+
+
+def markdown_table(results: Sequence[Result]) -> str:
+    ours = ours_by_case(results)
+    lines = [
+        "| case | impl | median | time / ours | peak extra memory | repeats | note |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        if r.skipped:
+            lines.append(f"| {r.case.label} | {r.impl} | skipped: {r.skipped} | | | | |")
+            continue
+        ratio = relative_to_ours(r, ours)
+        ratio_text = f"{ratio:.2f}x" if ratio is not None and ratio < 10 else f"{ratio:.0f}x" if ratio else ""
+        note = "; ".join(filter(None, [r.note, disagreement(r, ours)]))
+        lines.append(
+            f"| {r.case.label} | {r.impl} | {_format_seconds(r.median_s)} | {ratio_text} "
+            f"| {_format_bytes(r.peak_extra_bytes)} | {len(r.times_s)} | {note} |"
+        )
+    return "\n".join(lines)
+
+
+def write_csv(results: Sequence[Result], path: Path) -> None:
+    ours = ours_by_case(results)
+    # min_s beside the median: on a busy machine the best call shows what the code can do.
+    fields = ["device", "dtype", "n", "clusters", "spread", "impl", "median_s", "min_s", "repeats", "time_over_ours",
+              "peak_extra_bytes", "mi", "skipped", "note"]
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(fields)
+        for r in results:
+            writer.writerow([
+                r.device, r.case.dtype, r.case.size, r.case.clusters, r.case.spread, r.impl, r.median_s,
+                min(r.times_s, default=None), len(r.times_s), relative_to_ours(r, ours), r.peak_extra_bytes, r.value, r.skipped or "",
+                "; ".join(filter(None, [r.note, disagreement(r, ours)])),
+            ])
+
+
+def target_lines(results: Sequence[Result], device: str) -> List[str]:
+    """The CPU performance targets at N=1e7 int64 (and spread at N=1e6), as PASS/FAIL/N/A lines."""
+    if device != "cpu":
+        return ["N/A  the performance targets are defined for --device cpu"]
+    by_key = {(r.case, r.impl): r for r in results}
+
+    def check(case: Case, impl: str, description: str, test: Callable[[Result, Result], tuple]) -> str:
+        ours, other = by_key.get((case, "ours")), by_key.get((case, impl))
+        if ours is None or other is None:
+            return f"N/A   {case.label}: {description} (not in this run)"
+        for name, result in (("ours", ours), (impl, other)):
+            if result.skipped:
+                return f"N/A   {case.label}: {description} ({name} skipped)"
+        passed, measured = test(ours, other)
+        return f"{'PASS' if passed else 'FAIL'}  {case.label}: {description} (measured {measured})"
+
+    def faster_than(factor: float):
+        def test(ours: Result, other: Result) -> tuple:
+            speedup = other.median_s / ours.median_s
+            return speedup >= factor, f"{speedup:.1f}x faster"
+        return test
+
+    def within_floor(ours: Result, floor: Result) -> tuple:
+        ratio = ours.median_s / floor.median_s
+        return ratio <= 2.5, f"{ratio:.2f}x floor"
+
+    lines = []
+    for k in (10, 1000):
+        case = Case("int64", 10**7, k)
+        lines.append(check(case, "floor", "ours <= 2.5x floor", within_floor))
+        lines.append(check(case, "sklearn", "ours >= 80x faster than sklearn", faster_than(80)))
+        lines.append(check(case, "torchmetrics", "ours >= 80x faster than torchmetrics", faster_than(80)))
+    case = Case("int64", 10**7, 10**5)
+    lines.append(check(case, "sklearn", "ours >= 20x faster than sklearn", faster_than(20)))
+    input_bytes = 2 * case.size * 8
+
+    def memory_within_inputs(ours: Result, _: Result) -> tuple:
+        ratio = ours.peak_extra_bytes / input_bytes
+        return ratio <= 2, f"{_format_bytes(ours.peak_extra_bytes)} = {ratio:.2f}x inputs"
+
+    lines.append(check(case, "ours", "ours peak extra memory <= 2x input bytes", memory_within_inputs))
+    case = Case("int64", 10**6, SPREAD_CLUSTERS, spread=True)
+    lines.append(check(case, "sklearn", "ours >= 10x faster than sklearn", faster_than(10)))
+    return lines
+
+
+def plot_time_vs_size(results: Sequence[Result], path: Path, device: str) -> None:
+    """Time against N, log-log, one line per implementation, one panel per K (int64 labels)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dtype = "int64" if any(r.case.dtype == "int64" for r in results) else results[0].case.dtype
+    timed = [r for r in results if r.median_s and r.case.dtype == dtype]
+    panels = sorted({(r.case.spread, r.case.clusters) for r in timed})
+    columns = min(len(panels), 2)
+    rows = math.ceil(len(panels) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(5 * columns + 1.5, 4 * rows), sharex=True, sharey=True,
+                                squeeze=False, layout="constrained")
+    # One colour per implementation across panels, and one legend for the figure, since a
+    # panel lacks the implementations skipped there.
+    impls = [impl for impl in PEERS if any(r.impl == impl for r in timed)]
+    handles = {}
+    for axis, (spread, clusters) in zip(axes.flat, panels):
+        for impl in impls:
+            points = sorted((r.case.size, r.median_s) for r in timed
+                            if r.impl == impl and (r.case.spread, r.case.clusters) == (spread, clusters))
+            if points:
+                # ours and op often coincide: draw op dotted over a wider ours.
+                style = {"floor": "--", "op": ":"}.get(impl, "-")
+                width = 3 if impl == "ours" else 1.5
+                (handles[impl],) = axis.plot(*zip(*points), style, marker="o", linewidth=width,
+                                             color=f"C{PEERS.index(impl)}")
+        title = f"K={_power_of_ten(clusters)}" + (" spread over int64" if spread else "")
+        axis.set(xscale="log", yscale="log", title=title, xlabel="N (labels per side)")
+        axis.grid(True, which="both", alpha=0.3)
+    for axis in axes.flat[len(panels):]:
+        axis.set_visible(False)
+    for axis in axes[:, 0]:
+        axis.set_ylabel("median time (s)")
+    figure.legend([handles[impl] for impl in impls], impls, loc="outside right center")
+    figure.suptitle(f"Mutual information score, {dtype} labels, {device}")
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def _int_list(text: str) -> List[int]:
+    return [int(float(item)) for item in text.split(",") if item]
+
+
+def _name_list(allowed: Sequence[str]):
+    def parse(text: str) -> List[str]:
+        names = [item for item in text.split(",") if item]
+        unknown = sorted(set(names) - set(allowed))
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown {unknown}; choose from {','.join(allowed)}")
+        return names
+    return parse
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small matrix that runs in under a minute")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--sizes", type=_int_list, help="N values, e.g. 100000,1e6")
+    parser.add_argument("--clusters", type=_int_list, help="clusters per side, e.g. 10,1000,100000")
+    parser.add_argument("--dtypes", type=_name_list(("int64", "int32")))
+    parser.add_argument("--peers", type=_name_list(PEERS), default=list(PEERS))
+    parser.add_argument("--spread", action=argparse.BooleanOptionalAction, default=True,
+                        help=f"add K={SPREAD_CLUSTERS} labels spread over the whole int64 range")
+    parser.add_argument("--repeats", type=int, help="timed calls per implementation after its warm-up")
+    parser.add_argument("--out", type=Path, default=_CHECKOUT / "benchmarks" / "results",
+                        help="output folder (default: benchmarks/results)")
+    args = parser.parse_args(argv)
+    defaults = QUICK_DEFAULTS if args.quick else DEFAULTS
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda but torch.cuda.is_available() is False")
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    cases = make_cases(args)
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    results = []
+    bar = progress_bar(len(cases) * len(args.peers))
+    for case in cases:
+        inputs = make_inputs(case, args.device)
+        for impl in args.peers:
+            bar.set_description(f"{case.label} {impl}")
+            results.append(run_case(impl, case, inputs, args.device, args.repeats))
+            bar.update(1)
+        del inputs
+    bar.close()
+    elapsed = time.perf_counter() - started
+    # Other jobs on a small machine stall the kernels' threads: say how busy it was.
+    load = f"load average {load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end"
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    threads = "" if args.device == "cuda" else f", {torch.get_num_threads()} torch threads"
+    header = (
+        f"# Mutual information score benchmark ({args.device}{threads})\n\n"
+        f"clustering_metrics from `{Path(clustering_metrics.__file__).parent}`, torch {torch.__version__}; "
+        f"median of up to {args.repeats} timed calls after a warm-up call "
+        f"(1 for calls over {SLOW_CALL_S:.0f} s); run took {elapsed:.0f} s; {load}.\n\n"
+        "`time / ours` is the median time divided by ours (the functional): above 1, ours is faster. "
+        "`peak extra memory` is the peak growth, during one call, of "
+        + ("the CUDA allocator's allocated bytes.\n" if args.device == "cuda" else "the RSS of a forked child.\n")
+    )
+    targets = "\n".join(target_lines(results, args.device))
+    table = markdown_table(results)
+    print(f"\n{table}\n\nTargets:\n{targets}\n\n{load}")
+    (args.out / "results.md").write_text(f"{header}\n{table}\n\n## Targets\n\n```\n{targets}\n```\n")
+    write_csv(results, args.out / "results.csv")
+    plot_time_vs_size(results, args.out / "time_vs_n.png", args.device)
+    print(f"wrote {args.out / 'results.md'}, results.csv and time_vs_n.png; took {elapsed:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
