@@ -1,7 +1,10 @@
 """Builds clustering_metrics._C against the torch that is installed.
 
 Install with ``pip install --no-build-isolation .`` so the extension links
-against your torch rather than a throwaway copy in an isolated build env.
+against your torch rather than a throwaway copy in an isolated build env;
+build a wheel with ``pip wheel --no-build-isolation --no-deps -w dist .``
+(scripts/check_wheel.sh builds one and tests it). A built package requires
+the torch major.minor it was compiled against.
 
 Environment switches:
   FORCE_CUDA=1      build the CUDA kernels even if torch cannot see a GPU
@@ -86,7 +89,20 @@ def extension():
     )
 
 
+def install_requires():
+    # The compiled library loads only under the torch major.minor it was
+    # built against (_loader.py refuses any other), so a built package says
+    # so in its metadata and pip will not pair it with another torch. An
+    # sdist is compiled later against whatever torch is there: no pin.
+    torch_requirement = "torch>=2.4"
+    if "sdist" not in sys.argv:
+        major, minor = torch.__version__.split("+")[0].split(".")[:2]
+        torch_requirement = f"torch=={major}.{minor}.*"
+    return [torch_requirement, "torchmetrics>=1.4"]
+
+
 setup(
+    install_requires=install_requires(),
     ext_modules=[extension()],
     cmdclass={"build_ext": cpp_extension.BuildExtension.with_options(use_ninja=True)},
 )

@@ -1,10 +1,8 @@
-"""``python -m clustering_metrics [demo]``."""
+"""``python -m clustering_metrics [score ... | demo ...]``: the ``clustering-metrics`` command."""
 
 import sys
 
-from clustering_metrics.demo import run
+from clustering_metrics.cli import main
 
 if __name__ == "__main__":
-    if sys.argv[1:] not in ([], ["demo"]):
-        sys.exit("usage: python -m clustering_metrics [demo]")
-    run()
+    sys.exit(main())
