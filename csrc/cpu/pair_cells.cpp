@@ -230,16 +230,19 @@ void dense_table_to_cells(const int64_t* table, int64_t num_cells, PairCells& ce
 }
 
 // Counts into one private dense table per chunk, then adds the tables.
-// Unweighted counts go to 8-bit counters, which keep a 10^6-cell table in
-// L2; a counter that wraps carries 2^8 into a 64-bit table allocated on
-// first use. Weighted counts (histogram merges) go to the 64-bit table.
+// Tables that fit L1, and weighted counts (histogram merges), use 64-bit
+// counters. Larger tables use 8-bit counters, which keep a 10^6-cell table
+// in L2; a counter that wraps carries 2^8 into a 64-bit table allocated on
+// first use.
 template <typename PredIds, typename TargetIds>
 bool count_dense_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n,
                              uint64_t num_pred_ids, uint64_t num_target_ids, int64_t num_cells, PairCells& cells) {
+  constexpr int64_t kL1Cells = 4096;
+  const bool narrow_counters = weights == nullptr && num_cells > kL1Cells;
   Chunks chunks(n);
   std::vector<char> out_of_range(chunks.count, 0);
   at::Tensor narrow_tables;
-  if (weights == nullptr) narrow_tables = at::zeros({chunks.count, num_cells}, at::kByte);
+  if (narrow_counters) narrow_tables = at::zeros({chunks.count, num_cells}, at::kByte);
   std::vector<at::Tensor> wide_tables(chunks.count);
   chunks.run([&](int64_t c, int64_t begin, int64_t end) {
     int64_t* wide = nullptr;
@@ -250,33 +253,33 @@ bool count_dense_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_t
       }
       return wide;
     };
-    if (weights != nullptr) {
-      int64_t* table = wide_table();
+    auto count_cells_with = [&](auto&& add) {
       for (int64_t i = begin; i < end; ++i) {
         const uint64_t row = pred_id(i), col = target_id(i);
-        if (C10_UNLIKELY(row >= num_pred_ids || col >= num_target_ids)) {
+        if (C10_UNLIKELY((row >= num_pred_ids) | (col >= num_target_ids))) {
           out_of_range[c] = 1;
           return;
         }
-        table[row * num_target_ids + col] += weights[i];
+        add(i, row * num_target_ids + col);
       }
-      return;
-    }
-    uint8_t* table = narrow_tables.data_ptr<uint8_t>() + c * num_cells;
-    for (int64_t i = begin; i < end; ++i) {
-      const uint64_t row = pred_id(i), col = target_id(i);
-      if (C10_UNLIKELY(row >= num_pred_ids || col >= num_target_ids)) {
-        out_of_range[c] = 1;
-        return;
-      }
-      const uint64_t cell = row * num_target_ids + col;
-      if (C10_UNLIKELY(++table[cell] == 0)) wide_table()[cell] += int64_t{1} << 8;
+    };
+    if (weights != nullptr) {
+      int64_t* table = wide_table();
+      count_cells_with([&](int64_t i, uint64_t cell) { table[cell] += weights[i]; });
+    } else if (!narrow_counters) {
+      int64_t* table = wide_table();
+      count_cells_with([&](int64_t, uint64_t cell) { ++table[cell]; });
+    } else {
+      uint8_t* table = narrow_tables.data_ptr<uint8_t>() + c * num_cells;
+      count_cells_with([&](int64_t, uint64_t cell) {
+        if (C10_UNLIKELY(++table[cell] == 0)) wide_table()[cell] += int64_t{1} << 8;
+      });
     }
   });
   if (std::any_of(out_of_range.begin(), out_of_range.end(), [](char o) { return o != 0; })) return false;
   at::Tensor merged = at::empty({num_cells}, at::kLong);
   int64_t* total = merged.data_ptr<int64_t>();
-  const uint8_t* narrow = weights == nullptr ? narrow_tables.const_data_ptr<uint8_t>() : nullptr;
+  const uint8_t* narrow = narrow_counters ? narrow_tables.const_data_ptr<uint8_t>() : nullptr;
   Chunks(num_cells).run([&](int64_t, int64_t begin, int64_t end) {
     std::fill(total + begin, total + end, 0);
     for (int64_t c = 0; c < chunks.count; ++c) {
@@ -354,7 +357,7 @@ bool count_sorted_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_
     int64_t* hist = offsets.data() + c * num_buckets;
     for (int64_t i = begin; i < end; ++i) {
       const uint64_t row = pred_id(i), col = target_id(i);
-      if (C10_UNLIKELY(row >= num_pred_ids || col >= num_target_ids)) {
+      if (C10_UNLIKELY((row >= num_pred_ids) | (col >= num_target_ids))) {
         out_of_range[c] = 1;
         return;
       }
