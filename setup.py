@@ -67,7 +67,7 @@ def extension():
         if not os.environ.get("TORCH_CUDA_ARCH_LIST") and not torch.cuda.is_available():
             os.environ["TORCH_CUDA_ARCH_LIST"] = DEFAULT_CUDA_ARCHS
         sources += sorted(glob.glob("csrc/cuda/*.cu"))
-        extra["nvcc"] = ["-O3", "--expt-relaxed-constexpr", "-lineinfo"]
+        extra["nvcc"] = ["-O3", "--expt-relaxed-constexpr", "-lineinfo", "-DCLUSTERING_METRICS_WITH_CUDA"]
         extra["cxx"] = cxx_flags + ["-DCLUSTERING_METRICS_WITH_CUDA"]
         include_dirs += pip_cuda_include_dirs()
         ext_cls = cpp_extension.CUDAExtension
