@@ -36,7 +36,7 @@ def pip_cuda_include_dirs():
     for site in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
         dirs += sorted(glob.glob(os.path.join(site, "nvidia", "cu*", "include")))
         dirs += sorted(glob.glob(os.path.join(site, "nvidia", "*", "include")))
-    return [d for d in dirs if os.path.isdir(d)]
+    return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
 
 
 def want_cuda():
