@@ -11,6 +11,10 @@ Environment switches:
   TORCH_CUDA_ARCH_LIST  GPU architectures; defaults to the visible GPUs,
                     or to 8.0 and 9.0 (A100, H100/H200) when none is visible
   MAX_JOBS          parallel compile jobs (ninja)
+
+A build with the CUDA kernels compiles its C++ and CUDA sources with
+-DCLUSTERING_METRICS_WITH_CUDA and records WITH_CUDA = True in
+clustering_metrics/_build_info.py.
 """
 
 import glob
