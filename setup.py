@@ -14,6 +14,10 @@ Environment switches:
   TORCH_CUDA_ARCH_LIST  GPU architectures; defaults to the visible GPUs,
                     or to 8.0 and 9.0 (A100, H100/H200) when none is visible
   MAX_JOBS          parallel compile jobs (ninja)
+
+A build with the CUDA kernels compiles its C++ and CUDA sources with
+-DCLUSTERING_METRICS_WITH_CUDA and records WITH_CUDA = True in
+clustering_metrics/_build_info.py.
 """
 
 import glob
@@ -39,7 +43,7 @@ def pip_cuda_include_dirs():
     for site in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
         dirs += sorted(glob.glob(os.path.join(site, "nvidia", "cu*", "include")))
         dirs += sorted(glob.glob(os.path.join(site, "nvidia", "*", "include")))
-    return [d for d in dirs if os.path.isdir(d)]
+    return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
 
 
 def want_cuda():
@@ -70,7 +74,7 @@ def extension():
         if not os.environ.get("TORCH_CUDA_ARCH_LIST") and not torch.cuda.is_available():
             os.environ["TORCH_CUDA_ARCH_LIST"] = DEFAULT_CUDA_ARCHS
         sources += sorted(glob.glob("csrc/cuda/*.cu"))
-        extra["nvcc"] = ["-O3", "--expt-relaxed-constexpr", "-lineinfo"]
+        extra["nvcc"] = ["-O3", "--expt-relaxed-constexpr", "-lineinfo", "-DCLUSTERING_METRICS_WITH_CUDA"]
         extra["cxx"] = cxx_flags + ["-DCLUSTERING_METRICS_WITH_CUDA"]
         include_dirs += pip_cuda_include_dirs()
         ext_cls = cpp_extension.CUDAExtension

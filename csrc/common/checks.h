@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/util/Exception.h>
 
+#include <cstdint>
 #include <optional>
 
 namespace clustering_metrics {
@@ -36,6 +37,21 @@ inline void check_counts(const at::Tensor& counts, const at::Tensor& labels, con
               " to be a 1-d tensor of length ", labels.numel(), " but got shape ", counts.sizes(), ".");
   TORCH_CHECK(counts.device() == labels.device(), "Expected ", name, " on ", labels.device(),
               " but got ", counts.device(), ".");
+}
+
+// Number of cells of a rows x cols table, refused when cell keys would not fit 64 bits.
+inline uint64_t checked_cell_count(uint64_t rows, uint64_t cols) {
+  uint64_t num_cells = 0;
+  TORCH_CHECK(!__builtin_mul_overflow(rows, cols, &num_cells), "pair_histogram: ", rows, " x ", cols,
+              " distinct label pairs do not fit 64-bit cell keys.");
+  return num_cells;
+}
+
+// Per-sample weights must be non-negative and sum to an int64 total; each
+// backend reduces them to (lowest weight, whether the sum overflowed).
+inline void check_weight_summary(int64_t lowest, bool overflowed) {
+  TORCH_CHECK(lowest >= 0, "Expected counts to be non-negative but found ", lowest, ".");
+  TORCH_CHECK(!overflowed, "Expected counts to sum to at most 2^63 - 1.");
 }
 
 }  // namespace clustering_metrics

@@ -66,6 +66,13 @@ CM_HOST_DEVICE uint64_t dense_table_limit(int64_t num_samples) {
   return limit < cap ? limit : cap;
 }
 
+// Bits needed to write x: the key width a radix sort has to look at.
+CM_HOST_DEVICE int bit_width(uint64_t x) {
+  int bits = 0;
+  while (bits < 64 && (x >> bits) != 0) ++bits;
+  return bits;
+}
+
 CM_HOST_DEVICE double u128_to_double(u128 x) {
   // Split conversion: portable to device code, within one ulp.
   return static_cast<double>(static_cast<uint64_t>(x >> 64)) * 18446744073709551616.0 +

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #endif
 
+#include "../common/checks.h"
 #include "../common/dispatch.h"
 #include "../common/mi_math.h"
 
@@ -436,21 +437,13 @@ bool count_sorted_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_
   return true;
 }
 
-int bit_width(uint64_t x) {
-  int bits = 0;
-  while (bits < 64 && (x >> bits) != 0) ++bits;
-  return bits;
-}
-
 // Returns false, counting nothing, when an id falls outside the index sizes
 // (possible only when the sizes were guessed from a sample).
 template <typename PredIds, typename TargetIds>
 bool count_cells(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n, PairCells& cells) {
   const uint64_t rows = static_cast<uint64_t>(cells.pred_index.size);
   const uint64_t cols = static_cast<uint64_t>(cells.target_index.size);
-  uint64_t num_cells = 0;
-  TORCH_CHECK(!__builtin_mul_overflow(rows, cols, &num_cells),
-              "pair_histogram: ", rows, " x ", cols, " distinct label pairs do not fit 64-bit cell keys.");
+  const uint64_t num_cells = checked_cell_count(rows, cols);
   if (num_cells <= dense_table_limit(n)) {
     return count_dense_kernel_impl(pred_id, target_id, weights, n, rows, cols, static_cast<int64_t>(num_cells), cells);
   }
@@ -473,11 +466,10 @@ int64_t checked_weight_total(const int64_t* weights, int64_t n) {
     overflowed[c] = overflow;
   });
   const int64_t lowest = *std::min_element(minima.begin(), minima.end());
-  TORCH_CHECK(lowest >= 0, "Expected counts to be non-negative but found ", lowest, ".");
   int64_t total = 0;
   bool overflow = std::any_of(overflowed.begin(), overflowed.end(), [](char o) { return o != 0; });
   for (int64_t s : sums) overflow |= __builtin_add_overflow(total, s, &total);
-  TORCH_CHECK(!overflow, "Expected counts to sum to at most 2^63 - 1.");
+  check_weight_summary(lowest, overflow);
   return total;
 }
 

@@ -1,0 +1,51 @@
+"""A small case through every CUDA counting path, for compute-sanitizer (see gpu_check.sh).
+
+Checks results against the CPU ops too, so a run that only passes the
+sanitizer with wrong numbers still fails.
+"""
+
+import torch
+
+from clustering_metrics import ops
+
+
+def labels(n, clusters, dtype, seed, scattered=False):
+    gen = torch.Generator().manual_seed(seed)
+    values = torch.arange(clusters, dtype=torch.int64) - clusters // 2
+    if scattered:  # a span far beyond the direct-index limit: ranked side
+        values = values * (2**40) + 12345
+    return values[torch.randint(0, clusters, (n,), generator=gen)].to(dtype)
+
+
+def check(preds, target, weights=None, offset=0):
+    # Slicing after the move to the GPU gives views that are not pack-aligned.
+    gpu = [t.cuda()[offset:] if t is not None else None for t in (preds, target, weights)]
+    preds, target, weights = (t[offset:] if t is not None else None for t in (preds, target, weights))
+    for got, expected in zip(ops.pair_histogram(*gpu), ops.pair_histogram(preds, target, weights)):
+        assert torch.equal(got.cpu(), expected), "histogram differs from CPU"
+    if weights is None:
+        got, expected = ops.mutual_info_score(*gpu[:2]).item(), ops.mutual_info_score(preds, target).item()
+    else:
+        got, expected = ops.mutual_info_from_histogram(*gpu).item(), ops.mutual_info_from_histogram(preds, target, weights).item()
+    assert abs(got - expected) <= 1e-12 * abs(expected) + 1e-15, (got, expected)
+
+
+n = 20_003
+cases = [
+    (labels(n, 8, torch.int64, 1), labels(n, 8, torch.int8, 2)),  # shared table, warp aggregation
+    (labels(n, 60, torch.int32, 3), labels(n, 60, torch.int16, 4)),  # shared table, 3600 cells
+    (labels(n, 250, torch.int64, 5), labels(n, 250, torch.int64, 6)),  # global dense table
+    (labels(n, 5000, torch.int64, 7), labels(n, 5000, torch.int32, 8)),  # sort path
+    (labels(n, 30, torch.int64, 9, scattered=True), labels(n, 30, torch.uint8, 10)),  # ranked + dense
+    (labels(n, 3000, torch.int64, 11, scattered=True), labels(n, 3000, torch.int64, 12, True)),  # ranked + sort
+    (labels(n, 8, torch.int64, 13), labels(n, 8, torch.bool, 14)),
+]
+weights = torch.randint(0, 3, (n,), generator=torch.Generator().manual_seed(15))
+for preds, target in cases:
+    check(preds, target)
+    check(preds, target, weights)
+check(*cases[-1], offset=1)  # unaligned: scalar loads
+check(*cases[-1], weights, offset=1)
+check(torch.empty(0, dtype=torch.int64), torch.empty(0, dtype=torch.int64))
+torch.cuda.synchronize()
+print("sanitizer case: all paths agree with the CPU ops")

@@ -1,0 +1,300 @@
+"""CUDA kernels: registration (checked on every machine) and CPU/GPU parity,
+determinism, devices, compile, graph capture and opcheck (on a GPU only)."""
+
+import os
+
+import pytest
+import torch
+
+import clustering_metrics
+from clustering_metrics import _build_info, ops
+from clustering_metrics.functional import mutual_info_score
+
+OP_NAMES = ("pair_histogram", "mutual_info_from_histogram", "mutual_info_score")
+LABEL_DTYPES = (
+    torch.bool,
+    torch.uint8,
+    torch.int8,
+    torch.int16,
+    torch.uint16,
+    torch.int32,
+    torch.uint32,
+    torch.int64,
+    torch.uint64,
+)
+MI_RTOL = 1e-12
+MI_ATOL = 1e-15
+
+requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def test_every_op_has_a_cuda_kernel_in_a_cuda_build():
+    if not _build_info.WITH_CUDA:
+        if os.environ.get("CLUSTERING_METRICS_REQUIRE_CUDA_BUILD") == "1":
+            pytest.fail("CLUSTERING_METRICS_REQUIRE_CUDA_BUILD=1 but clustering_metrics was built without CUDA kernels.")
+        pytest.skip("clustering_metrics was built without CUDA kernels")
+    for name in OP_NAMES:
+        assert torch._C._dispatch_has_kernel_for_dispatch_key(f"clustering_metrics::{name}", "CUDA"), name
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def _dtype_bounds(dtype):
+    if dtype == torch.bool:
+        return 0, 1
+    info = torch.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+def _to_dtype(values, dtype):
+    """int64 values (Python-int semantics, uint64 as two's complement bits) to dtype."""
+    if dtype == torch.uint64:
+        return values.view(torch.uint64)
+    return values.to(dtype)
+
+
+def _cluster_values(clusters, dtype, layout, gen):
+    """`clusters` distinct label values of dtype, as int64 (uint64 as its bit pattern)."""
+    lo, hi = _dtype_bounds(dtype)
+    if dtype == torch.uint64:
+        lo, hi = -(2**63), 2**63 - 1  # bit patterns cover the whole uint64 range
+    clusters = min(clusters, hi - lo + 1)
+    if layout == "low":
+        return lo + torch.arange(clusters, dtype=torch.int64)
+    if layout == "high":
+        return (hi - torch.arange(clusters, dtype=torch.int64)).flip(0)
+    if layout == "around_zero":
+        start = max(lo, min(-(clusters // 2), hi - clusters + 1))
+        return torch.arange(start, start + clusters, dtype=torch.int64)
+    # "scattered": distinct values over the whole range, both extremes included.
+    inner = set()
+    while len(inner) < clusters - 2:
+        inner.update(torch.randint(lo, hi, (2 * clusters,), generator=gen, dtype=torch.int64).tolist())
+    inner.discard(lo)
+    chosen = sorted(inner)[: max(clusters - 2, 0)] + [lo, hi][: min(clusters, 2)]
+    return torch.tensor(chosen, dtype=torch.int64)
+
+
+def _labels(n, clusters, dtype, layout, gen):
+    values = _cluster_values(clusters, dtype, layout, gen)
+    picks = torch.randint(0, values.numel(), (n,), generator=gen)
+    return _to_dtype(values[picks], dtype)
+
+
+def _comparable(t):
+    """A CPU int64 tensor with the same values (uint64 by bit pattern), for exact comparison."""
+    t = t.cpu()
+    return t.view(torch.int64) if t.dtype == torch.uint64 else t.to(torch.int64)
+
+
+def _assert_same_histogram(got, expected):
+    for g, e in zip(got, expected):
+        assert g.dtype == e.dtype
+        assert g.device.type == "cuda"
+        assert torch.equal(_comparable(g), _comparable(e))
+
+
+def _assert_close_mi(got, expected):
+    assert got.dtype == torch.float64 and got.dim() == 0 and got.device.type == "cuda"
+    got, expected = got.item(), expected.item()
+    assert abs(got - expected) <= MI_RTOL * abs(expected) + MI_ATOL, (got, expected)
+
+
+def _check_parity(preds, target, weights=None):
+    gpu = [t.cuda() if t is not None else None for t in (preds, target, weights)]
+    _assert_same_histogram(ops.pair_histogram(*gpu), ops.pair_histogram(preds, target, weights))
+    if weights is None:
+        _assert_close_mi(ops.mutual_info_score(gpu[0], gpu[1]), ops.mutual_info_score(preds, target))
+    else:
+        _assert_close_mi(
+            ops.mutual_info_from_histogram(*gpu), ops.mutual_info_from_histogram(preds, target, weights)
+        )
+
+
+# ------------------------------------------------------------------ parity
+
+
+@requires_cuda
+@pytest.mark.parametrize("pred_dtype", LABEL_DTYPES, ids=str)
+@pytest.mark.parametrize("target_dtype", LABEL_DTYPES, ids=str)
+def test_parity_every_dtype_pair(pred_dtype, target_dtype):
+    gen = torch.Generator().manual_seed(LABEL_DTYPES.index(pred_dtype) * len(LABEL_DTYPES) + LABEL_DTYPES.index(target_dtype))
+    n = 4099  # not a multiple of the load width: exercises the tail
+    for layout in ("low", "high", "scattered"):
+        preds = _labels(n, 7, pred_dtype, layout, gen)
+        target = _labels(n, 13, target_dtype, layout, gen)
+        _check_parity(preds, target)
+        _check_parity(preds, target, torch.randint(0, 4, (n,), generator=gen))
+
+
+# (clusters, n) pairs chosen to reach every counting path: shared-memory
+# table with and without warp aggregation, global dense table, sort.
+PATH_CASES = [(1, 10_000), (2, 50_000), (10, 1_000_003), (60, 200_000), (300, 100_000), (1000, 1_000_000),
+              (100_000, 300_000)]
+
+
+@requires_cuda
+@pytest.mark.parametrize("clusters,n", PATH_CASES)
+@pytest.mark.parametrize("layout", ["low", "high", "around_zero", "scattered"])
+@pytest.mark.parametrize("dtype", [torch.int64, torch.uint64, torch.int32, torch.uint16], ids=str)
+def test_parity_across_paths(clusters, n, layout, dtype):
+    gen = torch.Generator().manual_seed(clusters * 7 + n)
+    preds = _labels(n, clusters, dtype, layout, gen)
+    target = _labels(n, clusters, torch.int64, "around_zero", gen)
+    _check_parity(preds, target)
+
+
+@requires_cuda
+@pytest.mark.parametrize("clusters,n", [(10, 100_000), (300, 100_000), (100_000, 200_000)])
+def test_parity_with_weights(clusters, n):
+    gen = torch.Generator().manual_seed(clusters)
+    preds = _labels(n, clusters, torch.int64, "scattered", gen)
+    target = _labels(n, clusters, torch.int32, "low", gen)
+    weights = torch.randint(0, 3, (n,), generator=gen)  # many zeros: zero-count cells must vanish
+    _check_parity(preds, target, weights)
+    _check_parity(preds, target, weights * (2**40))  # totals beyond 2^32: 128-bit products
+
+
+@requires_cuda
+def test_parity_mixed_direct_and_ranked_sides():
+    gen = torch.Generator().manual_seed(3)
+    n = 100_000
+    preds = _labels(n, 50, torch.int64, "scattered", gen)  # ranked
+    target = _labels(n, 50, torch.int16, "low", gen)  # direct
+    _check_parity(preds, target)
+    _check_parity(target, preds)
+
+
+@requires_cuda
+def test_unaligned_and_strided_inputs():
+    gen = torch.Generator().manual_seed(5)
+    preds = _labels(100_001, 20, torch.int64, "low", gen)
+    target = _labels(100_001, 20, torch.int8, "around_zero", gen)
+    gpu_preds, gpu_target = preds.cuda(), target.cuda()
+    # Views that start one label in are not aligned to the 8-label packs
+    # (moving a view to the GPU would copy it aligned, so slice on the GPU).
+    _assert_same_histogram(ops.pair_histogram(gpu_preds[1:], gpu_target[:-1]), ops.pair_histogram(preds[1:], target[:-1]))
+    _assert_close_mi(ops.mutual_info_score(gpu_preds[1:], gpu_target[:-1]), ops.mutual_info_score(preds[1:], target[:-1]))
+    _assert_same_histogram(ops.pair_histogram(gpu_preds[::2], gpu_target[::2]), ops.pair_histogram(preds[::2], target[::2]))
+
+
+@requires_cuda
+def test_histogram_merge_matches_cpu():
+    gen = torch.Generator().manual_seed(11)
+    n = 20_000
+    pred_labels = _labels(n, 40, torch.int64, "scattered", gen)
+    target_labels = _labels(n, 40, torch.int64, "scattered", gen)
+    counts = torch.randint(0, 1000, (n,), generator=gen)
+    # Unsorted pairs with repeats: MI of their sum.
+    _check_parity(pred_labels, target_labels, counts)
+
+
+@requires_cuda
+def test_weight_errors_name_the_value():
+    preds = torch.tensor([0, 1, 1], device="cuda")
+    with pytest.raises(RuntimeError, match="non-negative but found -2"):
+        ops.pair_histogram(preds, preds, torch.tensor([1, -2, 3], device="cuda"))
+    with pytest.raises(RuntimeError, match="at most 2"):
+        ops.pair_histogram(preds, preds, torch.tensor([2**62, 2**62, 1], device="cuda"))
+    with pytest.raises(RuntimeError, match="int64"):
+        ops.pair_histogram(preds, preds, torch.tensor([1, 1, 1], device="cuda", dtype=torch.int32))
+
+
+@requires_cuda
+def test_empty_and_zero_weight_inputs():
+    empty = torch.empty(0, dtype=torch.int64, device="cuda")
+    pred, target, count = ops.pair_histogram(empty, empty.to(torch.int8))
+    assert pred.numel() == target.numel() == count.numel() == 0
+    assert target.dtype == torch.int8 and pred.device.type == "cuda"
+    assert ops.mutual_info_score(empty, empty).item() == 0.0
+    labels = torch.tensor([1, 2, 3], device="cuda")
+    zeros = torch.zeros(3, dtype=torch.int64, device="cuda")
+    assert ops.pair_histogram(labels, labels, zeros)[2].numel() == 0
+    assert ops.mutual_info_from_histogram(labels, labels, zeros).item() == 0.0
+
+
+@requires_cuda
+def test_mixed_devices_are_refused():
+    cpu = torch.tensor([0, 1, 1])
+    with pytest.raises(RuntimeError, match="same device"):
+        ops.mutual_info_score(cpu, cpu.cuda())
+    with pytest.raises(RuntimeError, match="counts on"):
+        ops.pair_histogram(cpu.cuda(), cpu.cuda(), torch.tensor([1, 1, 1]))
+
+
+@requires_cuda
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices")
+def test_second_device():
+    gen = torch.Generator().manual_seed(2)
+    preds = _labels(50_000, 30, torch.int64, "low", gen)
+    target = _labels(50_000, 30, torch.int64, "high", gen)
+    with torch.cuda.device(0):
+        got = ops.mutual_info_score(preds.to("cuda:1"), target.to("cuda:1"))
+        histogram = ops.pair_histogram(preds.to("cuda:1"), target.to("cuda:1"))
+    assert got.device == torch.device("cuda:1") and histogram[0].device == torch.device("cuda:1")
+    _assert_close_mi(got, ops.mutual_info_score(preds, target))
+
+
+@requires_cuda
+def test_compile_fullgraph():
+    gen = torch.Generator().manual_seed(4)
+    preds = _labels(10_000, 12, torch.int64, "low", gen).cuda()
+    target = _labels(10_000, 9, torch.int32, "around_zero", gen).cuda()
+    compiled = torch.compile(mutual_info_score, fullgraph=True)
+    torch.testing.assert_close(compiled(preds, target), mutual_info_score(preds, target), rtol=0, atol=0)
+
+
+@requires_cuda
+@pytest.mark.parametrize("clusters,n", [(10, 2_000_000), (1000, 1_000_000), (100_000, 1_000_000)])
+def test_bitwise_deterministic(clusters, n):
+    gen = torch.Generator().manual_seed(clusters)
+    preds = _labels(n, clusters, torch.int64, "low", gen).cuda()
+    target = _labels(n, clusters, torch.int64, "around_zero", gen).cuda()
+    first = ops.mutual_info_score(preds, target)
+    first_histogram = ops.pair_histogram(preds, target)
+    for _ in range(20):
+        assert torch.equal(ops.mutual_info_score(preds, target), first)
+    for got, expected in zip(ops.pair_histogram(preds, target), first_histogram):
+        assert torch.equal(got, expected)
+
+
+@requires_cuda
+def test_cuda_graph_capture_is_refused_clearly():
+    # The ops read label ranges and sizes back to the host, so they cannot be
+    # captured; they say so before touching the capturing stream.
+    preds = torch.tensor([0, 1, 1, 2], device="cuda")
+    ops.mutual_info_score(preds, preds)  # warm-up outside capture
+    graph = torch.cuda.CUDAGraph()
+    with pytest.raises(RuntimeError, match="cannot be captured in a CUDA graph"):
+        with torch.cuda.graph(graph):
+            ops.mutual_info_score(preds, preds)
+    # The device is still usable afterwards.
+    assert ops.mutual_info_score(preds, preds).item() > 0
+
+
+@requires_cuda
+def test_opcheck():
+    gen = torch.Generator().manual_seed(6)
+    preds = _labels(1000, 5, torch.int64, "low", gen).cuda()
+    target = _labels(1000, 7, torch.int16, "around_zero", gen).cuda()
+    weights = torch.randint(0, 3, (1000,), generator=gen).cuda()
+    for op, args in [
+        (torch.ops.clustering_metrics.pair_histogram.default, (preds, target)),
+        (torch.ops.clustering_metrics.pair_histogram.default, (preds, target, weights)),
+        (torch.ops.clustering_metrics.mutual_info_from_histogram.default, (preds, target, weights)),
+        (torch.ops.clustering_metrics.mutual_info_score.default, (preds, target)),
+    ]:
+        torch.library.opcheck(op, args)
+
+
+@requires_cuda
+def test_metric_on_cuda_matches_cpu():
+    gen = torch.Generator().manual_seed(8)
+    cpu_metric, gpu_metric = clustering_metrics.MutualInfoScore(), clustering_metrics.MutualInfoScore().cuda()
+    for _ in range(3):
+        preds = _labels(5000, 20, torch.int64, "scattered", gen)
+        target = _labels(5000, 15, torch.int32, "low", gen)
+        cpu_metric.update(preds, target)
+        gpu_metric.update(preds.cuda(), target.cuda())
+    assert abs(gpu_metric.compute().item() - cpu_metric.compute().item()) <= 1e-6
