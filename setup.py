@@ -46,12 +46,33 @@ def pip_cuda_include_dirs():
     return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
 
 
+def has_cuda_headers(home):
+    return home is not None and os.path.isfile(os.path.join(home, "include", "cuda_runtime.h"))
+
+
+def resolve_cuda_home():
+    """The CUDA toolkit root, or None.
+
+    Without CUDA_HOME, torch guesses the root from the `nvcc` on PATH; when
+    that is a wrapper script (/usr/local/bin/nvcc) the guess is /usr/local,
+    which has no CUDA headers or libraries. Fall back to /usr/local/cuda then.
+    """
+    home = cpp_extension.CUDA_HOME
+    if has_cuda_headers(home):
+        return home
+    if not os.environ.get("CUDA_HOME") and has_cuda_headers("/usr/local/cuda"):
+        cpp_extension.CUDA_HOME = os.environ["CUDA_HOME"] = "/usr/local/cuda"
+        return cpp_extension.CUDA_HOME
+    return None
+
+
 def want_cuda():
     if env_flag("FORCE_ONLY_CPU"):
         return False
+    cuda_home = resolve_cuda_home()
     if env_flag("FORCE_CUDA"):
         return True
-    return torch.version.cuda is not None and cpp_extension.CUDA_HOME is not None
+    return torch.version.cuda is not None and cuda_home is not None
 
 
 def write_build_info(with_cuda):

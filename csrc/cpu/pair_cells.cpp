@@ -108,46 +108,51 @@ KeyRange sampled_key_range_kernel_impl(const T* data, int64_t n) {
   return range;
 }
 
-// Open-addressing table from label key to first-seen local id.
+// Open-addressing table from label key to first-seen local id. Key and id
+// share a slot so that a lookup touches one cache line.
 class KeyTable {
  public:
   KeyTable() { resize(1 << 10); }
 
   int64_t id_of(uint64_t key) {
     for (uint64_t slot = slot_of(key);; slot = (slot + 1) & mask_) {
-      const int64_t id = ids_[slot];
-      if (id < 0) {
-        ids_[slot] = static_cast<int64_t>(inserted_.size());
-        keys_[slot] = key;
-        inserted_.push_back(key);
-        if (2 * inserted_.size() > ids_.size()) resize(2 * ids_.size());
-        return static_cast<int64_t>(inserted_.size()) - 1;
-      }
-      if (keys_[slot] == key) return id;
+      Slot& entry = slots_[slot];
+      if (C10_LIKELY(entry.key == key && entry.id >= 0)) return entry.id;
+      if (entry.id < 0) return insert(entry, key);
     }
   }
   const std::vector<uint64_t>& inserted() const { return inserted_; }
 
  private:
+  struct Slot {
+    uint64_t key = 0;
+    int64_t id = -1;
+  };
+
   uint64_t slot_of(uint64_t key) const { return (key * 0x9E3779B97F4A7C15ull) >> shift_; }
+
+  int64_t insert(Slot& entry, uint64_t key) {
+    const int64_t id = static_cast<int64_t>(inserted_.size());
+    entry = {key, id};
+    inserted_.push_back(key);
+    if (2 * inserted_.size() > slots_.size()) resize(2 * slots_.size());
+    return id;
+  }
 
   void resize(size_t capacity) {
     int log2 = 0;
     while ((size_t{1} << log2) < capacity) ++log2;
-    keys_.assign(size_t{1} << log2, 0);
-    ids_.assign(size_t{1} << log2, -1);
+    slots_.assign(size_t{1} << log2, Slot{});
     mask_ = (uint64_t{1} << log2) - 1;
     shift_ = 64 - log2;
     for (size_t id = 0; id < inserted_.size(); ++id) {
       uint64_t slot = slot_of(inserted_[id]);
-      while (ids_[slot] >= 0) slot = (slot + 1) & mask_;
-      ids_[slot] = static_cast<int64_t>(id);
-      keys_[slot] = inserted_[id];
+      while (slots_[slot].id >= 0) slot = (slot + 1) & mask_;
+      slots_[slot] = {inserted_[id], static_cast<int64_t>(id)};
     }
   }
 
-  std::vector<uint64_t> keys_;
-  std::vector<int64_t> ids_;
+  std::vector<Slot> slots_;
   std::vector<uint64_t> inserted_;
   uint64_t mask_ = 0;
   int shift_ = 64;
@@ -170,7 +175,8 @@ LabelIndex index_labels_kernel_impl(const T* data, int64_t n, const KeyRange& ra
   }
   std::vector<KeyTable> tables(chunks.count);
   chunks.run([&](int64_t c, int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) ids[i] = tables[c].id_of(label_to_key(data[i]));
+    KeyTable& table = tables[c];
+    for (int64_t i = begin; i < end; ++i) ids[i] = table.id_of(label_to_key(data[i]));
   });
   std::vector<uint64_t> distinct;
   for (const auto& table : tables) distinct.insert(distinct.end(), table.inserted().begin(), table.inserted().end());
@@ -489,13 +495,18 @@ void for_each_cell(const uint64_t* keys, uint64_t cols, int64_t begin, int64_t e
   }
 }
 
+// Writes each cell's pred label (for_pred) or target label as T.
 template <typename T>
-void write_labels_kernel_impl(const LabelIndex& index, const uint64_t* ids, int64_t n, T* out) {
+void write_labels_kernel_impl(const PairCells& cells, bool for_pred, T* out) {
+  const LabelIndex& index = for_pred ? cells.pred_index : cells.target_index;
   const uint64_t* sorted = index.direct() ? nullptr : key_ptr(index.sorted_keys);
-  Chunks(n).run([&](int64_t, int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      out[i] = key_to_label<T>(sorted == nullptr ? index.min_key + ids[i] : sorted[ids[i]]);
-    }
+  const uint64_t* keys = key_ptr(cells.keys);
+  const uint64_t cols = static_cast<uint64_t>(cells.target_index.size);
+  Chunks(cells.keys.numel()).run([&](int64_t, int64_t begin, int64_t end) {
+    for_each_cell(keys, cols, begin, end, [&](int64_t i, uint64_t row, uint64_t col) {
+      const uint64_t id = for_pred ? row : col;
+      out[i] = key_to_label<T>(sorted == nullptr ? index.min_key + id : sorted[id]);
+    });
   });
 }
 
@@ -635,24 +646,13 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> cells_to_histogram(const PairCell
                                                                  at::ScalarType pred_dtype,
                                                                  at::ScalarType target_dtype) {
   const int64_t nnz = cells.keys.numel();
-  const uint64_t* keys = key_ptr(cells.keys);
-  const uint64_t cols = static_cast<uint64_t>(cells.target_index.size);
-  at::Tensor ids = at::empty({2, nnz}, at::kLong);
-  uint64_t* row_ids = key_ptr(ids);
-  uint64_t* col_ids = row_ids + nnz;
-  Chunks(nnz).run([&](int64_t, int64_t begin, int64_t end) {
-    for_each_cell(keys, cols, begin, end, [&](int64_t i, uint64_t row, uint64_t col) {
-      row_ids[i] = row;
-      col_ids[i] = col;
-    });
-  });
   at::Tensor pred_labels = at::empty({nnz}, at::TensorOptions().dtype(pred_dtype));
   at::Tensor target_labels = at::empty({nnz}, at::TensorOptions().dtype(target_dtype));
   CM_DISPATCH_LABEL_TYPES(pred_dtype, "pair_histogram_labels", [&] {
-    write_labels_kernel_impl(cells.pred_index, row_ids, nnz, pred_labels.mutable_data_ptr<scalar_t>());
+    write_labels_kernel_impl(cells, /*for_pred=*/true, pred_labels.mutable_data_ptr<scalar_t>());
   });
   CM_DISPATCH_LABEL_TYPES(target_dtype, "pair_histogram_labels", [&] {
-    write_labels_kernel_impl(cells.target_index, col_ids, nnz, target_labels.mutable_data_ptr<scalar_t>());
+    write_labels_kernel_impl(cells, /*for_pred=*/false, target_labels.mutable_data_ptr<scalar_t>());
   });
   return {pred_labels, target_labels, cells.counts};
 }

@@ -457,8 +457,10 @@ void count_dense_table(SideView<P> pred, SideView<T> target, const int64_t* weig
         std::max<int64_t>(1, std::min<int64_t>(kSharedThreads / kWarp, shared_limit / 2 / counter_bytes));
     const size_t shared_bytes = static_cast<size_t>(copies * counter_bytes);
     auto* kernel = &count_shared_kernel_impl<P, T>;
+    // Always the device maximum: the attribute is process-wide, and a smaller
+    // value set here could race with another thread's larger launch.
     C10_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        static_cast<int>(shared_bytes)));
+                                        static_cast<int>(shared_limit)));
     int blocks_per_multiprocessor = 0;
     C10_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_multiprocessor, kernel, kSharedThreads,
                                                                  shared_bytes));
