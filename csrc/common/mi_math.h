@@ -47,10 +47,11 @@ CM_HOST_DEVICE T key_to_label(uint64_t key) {
 
 // A side whose labels span at most this many consecutive values is indexed
 // directly by (key - min_key); wider sides are compacted to ranks first. The
-// limit keeps the per-label marginal array no larger than the input itself.
+// limit keeps the per-label marginal array within the input's size, or
+// within 2 MiB, where hashing would cost more than the array.
 CM_HOST_DEVICE uint64_t direct_index_limit(int64_t num_samples) {
   const uint64_t half = static_cast<uint64_t>(num_samples) / 2;
-  const uint64_t floor_limit = uint64_t{1} << 16;
+  const uint64_t floor_limit = uint64_t{1} << 18;
   const uint64_t cap = uint64_t{1} << 26;
   const uint64_t limit = half > floor_limit ? half : floor_limit;
   return limit < cap ? limit : cap;

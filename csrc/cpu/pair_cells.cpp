@@ -310,6 +310,23 @@ bool count_dense_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_t
 void sort_low_bits(uint64_t* keys, int64_t* payload, uint64_t* key_scratch, int64_t* payload_scratch, int64_t n,
                    int key_bits, std::vector<int64_t>& counts) {
   if (n < 2 || key_bits == 0) return;
+  constexpr int64_t kInsertionSortMax = 32;
+  if (n <= kInsertionSortMax) {
+    // Sparse pair spaces leave buckets of a few keys, too few to pay for
+    // clearing radix counters.
+    for (int64_t i = 1; i < n; ++i) {
+      const uint64_t key = keys[i];
+      const int64_t weight = payload != nullptr ? payload[i] : 0;
+      int64_t j = i;
+      for (; j > 0 && keys[j - 1] > key; --j) {
+        keys[j] = keys[j - 1];
+        if (payload != nullptr) payload[j] = payload[j - 1];
+      }
+      keys[j] = key;
+      if (payload != nullptr) payload[j] = weight;
+    }
+    return;
+  }
   // An even number of passes brings the data back into `keys`.
   int passes = (key_bits + 10) / 11;
   passes += passes % 2;
