@@ -3,6 +3,7 @@ import os
 import pytest
 import torch
 from hypothesis import HealthCheck, settings
+from reference import default_dtype
 
 settings.register_profile(
     "default",
@@ -15,7 +16,5 @@ settings.load_profile("default")
 
 @pytest.fixture
 def float64_default():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+    with default_dtype(torch.float64):
+        yield

@@ -1,6 +1,7 @@
 """Independent references for the tests: exact contingency tables and MI at 40 digits."""
 
 from collections import Counter
+from contextlib import contextmanager
 
 import mpmath
 import numpy as np
@@ -47,3 +48,14 @@ def mutual_info_exact(table, digits=40):
         for (u, v), n in table.items():
             mi += mpmath.mpf(n) / total * mpmath.log(mpmath.mpf(total) * n / (mpmath.mpf(row[u]) * col[v]))
         return +mi
+
+
+@contextmanager
+def default_dtype(dtype):
+    """Run a block under torch.set_default_dtype(dtype), restoring the previous default."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)

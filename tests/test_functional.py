@@ -16,7 +16,7 @@ from torchmetrics.functional.clustering import mutual_info_score as torchmetrics
 
 from clustering_metrics.functional import mutual_info_score
 from labels import LABEL_DTYPES, label_pairs, make_labels
-from reference import as_python_ints, contingency, contingency_numpy, mutual_info_exact
+from reference import as_python_ints, contingency, contingency_numpy, default_dtype, mutual_info_exact
 
 EXAMPLES = [
     ([2, 1, 0, 1, 0], [0, 2, 1, 1, 0], 0.5004),
@@ -89,12 +89,8 @@ def test_exact_to_1e12_on_near_independent_labels(num_samples, num_clusters):
     preds = torch.randint(0, num_clusters, (num_samples,), generator=generator)
     target = torch.randint(0, num_clusters, (num_samples,), generator=generator)
     exact = mutual_info_exact(contingency_numpy(preds.numpy(), target.numpy()))
-    previous = torch.get_default_dtype()
-    try:
-        torch.set_default_dtype(torch.float64)
+    with default_dtype(torch.float64):
         as_float64 = mutual_info_score(preds, target)
-    finally:
-        torch.set_default_dtype(previous)
     as_float32 = mutual_info_score(preds, target)
     assert abs(as_float64.item() - float(exact)) <= 1e-12 * float(exact)
     assert as_float32.dtype == torch.float32
@@ -108,12 +104,8 @@ def test_exact_to_1e12_with_many_clusters():
     target = (preds * 7 + torch.randint(0, 3, (300_000,), generator=generator)) % 60_000
     exact = mutual_info_exact(contingency_numpy(preds.numpy(), target.numpy()))
     assert float(exact) > 1.0
-    previous = torch.get_default_dtype()
-    try:
-        torch.set_default_dtype(torch.float64)
+    with default_dtype(torch.float64):
         value = mutual_info_score(preds, target)
-    finally:
-        torch.set_default_dtype(previous)
     assert abs(value.item() - float(exact)) <= 1e-12 * float(exact)
 
 

@@ -8,7 +8,7 @@ import torch
 
 from clustering_metrics import ops
 from clustering_metrics.functional import mutual_info_score
-from reference import mutual_info_exact
+from reference import default_dtype, mutual_info_exact
 
 NUM_SAMPLES = 2**31 + 4_099
 
@@ -43,11 +43,7 @@ def test_more_than_2_to_the_31_samples():
     assert got == dict(expected_table)
     assert counts.sum().item() == NUM_SAMPLES
     exact = float(mutual_info_exact(expected_table))
-    previous = torch.get_default_dtype()
-    try:
-        torch.set_default_dtype(torch.float64)
+    with default_dtype(torch.float64):
         value = mutual_info_score(preds, target).item()
-    finally:
-        torch.set_default_dtype(previous)
     assert exact > 0.5
     assert abs(value - exact) <= 1e-12 * exact
