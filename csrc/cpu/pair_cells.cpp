@@ -236,6 +236,24 @@ void dense_table_to_cells(const int64_t* table, int64_t num_cells, PairCells& ce
   });
 }
 
+// Calls add(i, cell) for samples [begin, end). Stops and returns false at
+// the first sample whose ids fall outside the index sizes, which happens
+// only when the sizes were guessed from a sample.
+template <typename PredIds, typename TargetIds, typename Add>
+bool for_each_sample_cell(PredIds pred_id, TargetIds target_id, uint64_t num_pred_ids, uint64_t num_target_ids,
+                          int64_t begin, int64_t end, Add&& add) {
+  for (int64_t i = begin; i < end; ++i) {
+    const uint64_t row = pred_id(i), col = target_id(i);
+    if (C10_UNLIKELY((row >= num_pred_ids) | (col >= num_target_ids))) return false;
+    add(i, row * num_target_ids + col);
+  }
+  return true;
+}
+
+bool any_set(const std::vector<char>& flags) {
+  return std::any_of(flags.begin(), flags.end(), [](char f) { return f != 0; });
+}
+
 // Counts into one private dense table per chunk, then adds the tables.
 // Tables that fit L1, and weighted counts (histogram merges), use 64-bit
 // counters. Larger tables use 8-bit counters, which keep a 10^6-cell table
@@ -261,14 +279,7 @@ bool count_dense_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_t
       return wide;
     };
     auto count_cells_with = [&](auto&& add) {
-      for (int64_t i = begin; i < end; ++i) {
-        const uint64_t row = pred_id(i), col = target_id(i);
-        if (C10_UNLIKELY((row >= num_pred_ids) | (col >= num_target_ids))) {
-          out_of_range[c] = 1;
-          return;
-        }
-        add(i, row * num_target_ids + col);
-      }
+      out_of_range[c] = !for_each_sample_cell(pred_id, target_id, num_pred_ids, num_target_ids, begin, end, add);
     };
     if (weights != nullptr) {
       int64_t* table = wide_table();
@@ -283,7 +294,7 @@ bool count_dense_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_t
       });
     }
   });
-  if (std::any_of(out_of_range.begin(), out_of_range.end(), [](char o) { return o != 0; })) return false;
+  if (any_set(out_of_range)) return false;
   at::Tensor merged = at::empty({num_cells}, at::kLong);
   int64_t* total = merged.data_ptr<int64_t>();
   const uint8_t* narrow = narrow_counters ? narrow_tables.const_data_ptr<uint8_t>() : nullptr;
@@ -357,7 +368,7 @@ void sort_low_bits(uint64_t* keys, int64_t* payload, uint64_t* key_scratch, int6
 // scatter into buckets of a few thousand keys, then an in-cache sort of each
 // bucket, whose runs become cells. Two passes over memory instead of one per
 // radix digit. The cells are written over the bucket's own storage and then
-// packed, so the peak is two keys (plus two weights) per sample.
+// packed, so the peak is two keys (plus one weight) per sample.
 template <typename PredIds, typename TargetIds>
 bool count_sorted_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n,
                               uint64_t num_pred_ids, uint64_t num_target_ids, int key_bits, PairCells& cells) {
@@ -379,18 +390,13 @@ bool count_sorted_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_
   std::vector<char> out_of_range(chunks.count, 0);
   chunks.run([&](int64_t c, int64_t begin, int64_t end) {
     int64_t* hist = offsets.data() + c * num_buckets;
-    for (int64_t i = begin; i < end; ++i) {
-      const uint64_t row = pred_id(i), col = target_id(i);
-      if (C10_UNLIKELY((row >= num_pred_ids) | (col >= num_target_ids))) {
-        out_of_range[c] = 1;
-        return;
-      }
-      const uint64_t key = row * num_target_ids + col;
-      keys[i] = key;
-      ++hist[key >> low_bits];
-    }
+    out_of_range[c] = !for_each_sample_cell(pred_id, target_id, num_pred_ids, num_target_ids, begin, end,
+                                            [&](int64_t i, uint64_t key) {
+                                              keys[i] = key;
+                                              ++hist[key >> low_bits];
+                                            });
   });
-  if (std::any_of(out_of_range.begin(), out_of_range.end(), [](char o) { return o != 0; })) return false;
+  if (any_set(out_of_range)) return false;
   // Exclusive scan in (bucket, chunk) order keeps equal keys in sample order.
   std::vector<int64_t> bucket_begin(num_buckets + 1, 0);
   int64_t running = 0;
@@ -460,8 +466,7 @@ bool count_sorted_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_
   return true;
 }
 
-// Returns false, counting nothing, when an id falls outside the index sizes
-// (possible only when the sizes were guessed from a sample).
+// Returns false, counting nothing, when an id falls outside the index sizes.
 template <typename PredIds, typename TargetIds>
 bool count_cells(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n, PairCells& cells) {
   const uint64_t rows = static_cast<uint64_t>(cells.pred_index.size);
@@ -490,7 +495,7 @@ int64_t checked_weight_total(const int64_t* weights, int64_t n) {
   });
   const int64_t lowest = *std::min_element(minima.begin(), minima.end());
   int64_t total = 0;
-  bool overflow = std::any_of(overflowed.begin(), overflowed.end(), [](char o) { return o != 0; });
+  bool overflow = any_set(overflowed);
   for (int64_t s : sums) overflow |= __builtin_add_overflow(total, s, &total);
   check_weight_summary(lowest, overflow);
   return total;
