@@ -50,6 +50,31 @@ def mutual_info_exact(table, digits=40):
         return +mi
 
 
+def mutual_info_exact_from_entropies(table, digits=40):
+    """The same MI as N log N + sum n log n - sum a log a - sum b log b, over N.
+
+    An exact identity; at 40 digits the cancellation between the four sums is
+    harmless. It takes one log per distinct count, so it serves tables of
+    10^6 cells, where mutual_info_exact would take minutes.
+    """
+    if not table:
+        return mpmath.mpf(0)
+    row, col = Counter(), Counter()
+    for (u, v), n in table.items():
+        row[u] += n
+        col[v] += n
+    with mpmath.workdps(digits):
+
+        def sum_n_log_n(counts):
+            multiplicity = Counter(counts)
+            return mpmath.fsum(m * mpmath.mpf(n) * mpmath.log(n) for n, m in multiplicity.items())
+
+        total = mpmath.mpf(sum(table.values()))
+        numerator = (total * mpmath.log(total) + sum_n_log_n(table.values())
+                     - sum_n_log_n(row.values()) - sum_n_log_n(col.values()))
+        return +(numerator / total)
+
+
 @contextmanager
 def default_dtype(dtype):
     """Run a block under torch.set_default_dtype(dtype), restoring the previous default."""

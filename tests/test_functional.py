@@ -16,7 +16,14 @@ from torchmetrics.functional.clustering import mutual_info_score as torchmetrics
 
 from clustering_metrics.functional import mutual_info_score
 from labels import LABEL_DTYPES, label_pairs, make_labels
-from reference import as_python_ints, contingency, contingency_numpy, default_dtype, mutual_info_exact
+from reference import (
+    as_python_ints,
+    contingency,
+    contingency_numpy,
+    default_dtype,
+    mutual_info_exact,
+    mutual_info_exact_from_entropies,
+)
 
 EXAMPLES = [
     ([2, 1, 0, 1, 0], [0, 2, 1, 1, 0], 0.5004),
@@ -97,8 +104,63 @@ def test_exact_to_1e12_on_near_independent_labels(num_samples, num_clusters):
     assert as_float32.item() == torch.tensor(float(exact), dtype=torch.float64).float().item()
 
 
+def test_the_two_exact_references_agree():
+    generator = torch.Generator().manual_seed(5)
+    for num_clusters in (1, 3, 40):
+        preds = torch.randint(0, num_clusters, (2000,), generator=generator)
+        target = (preds + torch.randint(0, 2, (2000,), generator=generator)) % num_clusters
+        table = contingency(preds, target)
+        assert abs(mutual_info_exact(table) - mutual_info_exact_from_entropies(table)) < mpmath.mpf(10) ** -35
+
+
+@pytest.mark.parametrize("num_samples, num_clusters", [(4_000_000, 1000), (1_000_000, 300)])
+def test_exact_to_1e12_with_a_million_cells(num_samples, num_clusters):
+    # The benchmark's hard case, scaled down: 10^6 (or 9*10^4) cells near independence.
+    generator = torch.Generator().manual_seed(num_clusters)
+    preds = torch.randint(0, num_clusters, (num_samples,), generator=generator)
+    target = torch.randint(0, num_clusters, (num_samples,), generator=generator)
+    exact = mutual_info_exact_from_entropies(contingency_numpy(preds.numpy(), target.numpy()))
+    with default_dtype(torch.float64):
+        value = mutual_info_score(preds, target)
+    assert abs(value.item() - float(exact)) <= 1e-12 * float(exact)
+
+
+def test_exact_to_1e12_when_many_cells_are_almost_independent():
+    # 10^4 cells of about 1000 each, 200 of them off by one: MI ~ 1e-8, where
+    # N log N and the other entropy sums (~1e8) cancel to 17 digits and the
+    # extended-precision entropy form cannot promise 1e-12.
+    labels = torch.arange(100)
+    pred_labels = labels.repeat_interleave(100)
+    target_labels = labels.repeat(100)
+    counts = torch.full((10_000,), 1000, dtype=torch.int64)
+    counts[labels * 100 + labels] += 1  # (i, i) up, (i, i + 1) down: marginals unchanged
+    counts[labels * 100 + (labels + 1) % 100] -= 1
+    table = {(int(u), int(v)): int(n) for u, v, n in zip(pred_labels, target_labels, counts)}
+    exact = mutual_info_exact(table)
+    assert 1e-10 < float(exact) < 1e-7
+    with default_dtype(torch.float64):
+        value = torch.ops.clustering_metrics.mutual_info_from_histogram(pred_labels, target_labels, counts)
+    assert abs(value.item() - float(exact)) <= 1e-12 * float(exact)
+
+
+@pytest.mark.parametrize("num_clusters", [10, 1000, 100_000])
+def test_result_does_not_depend_on_thread_count(num_clusters):
+    generator = torch.Generator().manual_seed(num_clusters)
+    preds = torch.randint(0, num_clusters, (1_000_000,), generator=generator)
+    target = torch.randint(0, num_clusters, (1_000_000,), generator=generator)
+    previous = torch.get_num_threads()
+    try:
+        results = []
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            results.append(torch.ops.clustering_metrics.mutual_info_score(preds, target))
+    finally:
+        torch.set_num_threads(previous)
+    assert torch.equal(results[0], results[1]) and torch.equal(results[0], results[2])
+
+
 def test_exact_to_1e12_with_many_clusters():
-    # Many sparse cells and a large MI: the regime of the log-table form.
+    # Many sparse cells, mostly of count 1, and a large MI.
     generator = torch.Generator().manual_seed(11)
     preds = torch.randint(0, 50_000, (300_000,), generator=generator)
     target = (preds * 7 + torch.randint(0, 3, (300_000,), generator=generator)) % 60_000

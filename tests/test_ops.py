@@ -45,6 +45,17 @@ def test_merging_histograms_by_concatenation(pair, num_parts, seed):
     assert mi.item() == pytest.approx(ops.mutual_info_score(preds, target).item(), rel=1e-13, abs=1e-15)
 
 
+@pytest.mark.parametrize("num_clusters", [10, 300, 1000, 2000, 100_000])
+def test_score_and_score_from_histogram_give_the_same_bits(num_clusters):
+    # The raw labels and their histogram may be counted differently (dense
+    # table or sorted keys, different index ranges); the MI must not change.
+    generator = torch.Generator().manual_seed(num_clusters)
+    preds = torch.randint(0, num_clusters, (1_000_000,), generator=generator)
+    target = torch.randint(0, num_clusters, (1_000_000,), generator=generator) * 3 - 7
+    direct = ops.mutual_info_score(preds, target)
+    assert torch.equal(ops.mutual_info_from_histogram(*ops.pair_histogram(preds, target)), direct)
+
+
 def test_weights_drop_zero_counts_and_add_duplicates():
     preds = torch.tensor([5, 5, 1, 9, 5])
     target = torch.tensor([0, 0, 2, 3, 1])

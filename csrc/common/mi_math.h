@@ -123,19 +123,6 @@ CM_HOST_DEVICE double mi_cell_term(int64_t n_ij, int64_t a_i, int64_t b_j, int64
   return static_cast<double>(n_ij) * log_ratio;
 }
 
-// The same term from precomputed logs: n_ij * ((log N + log n_ij) -
-// (log a_i + log b_j)). Each log is within an ulp and below 44 in magnitude
-// (counts < 2^63), so the bracket is off by under 1e-13 and the MI, a
-// weighted mean of brackets, by under 1e-13 absolute. That is within 1e-13
-// relative once MI >= kLogFormMinMutualInfo; below it, the exact form above
-// is used instead.
-constexpr double kLogFormMinMutualInfo = 1.0;
-
-CM_HOST_DEVICE double mi_cell_term_from_logs(int64_t n_ij, double log_n_ij, double log_a_i, double log_b_j,
-                                             double log_total) {
-  return static_cast<double>(n_ij) * ((log_total + log_n_ij) - (log_a_i + log_b_j));
-}
-
 // Neumaier's compensated sum: the terms of a near-zero MI cancel heavily, so
 // a plain float64 sum would lose the digits we promise.
 struct CompensatedSum {

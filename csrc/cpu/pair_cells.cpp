@@ -16,11 +16,16 @@
 #include "../common/checks.h"
 #include "../common/dispatch.h"
 #include "../common/mi_math.h"
+#include "entropy_form.h"
 
 namespace clustering_metrics::cpu {
 namespace {
 
 constexpr int64_t kMinChunk = 1 << 15;
+
+// The entropy form of the MI reduction is kept when its worst-case error is
+// at most this fraction of the MI.
+constexpr double kEntropyFormRelativeTolerance = 1e-13;
 
 uint64_t* key_ptr(const at::Tensor& t) { return reinterpret_cast<uint64_t*>(t.data_ptr<int64_t>()); }
 
@@ -311,7 +316,7 @@ bool count_dense_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_t
       }
     }
   });
-  dense_table_to_cells(total, num_cells, cells);
+  cells.dense_counts = merged;
   return true;
 }
 
@@ -517,6 +522,60 @@ void for_each_cell(const uint64_t* keys, uint64_t cols, int64_t begin, int64_t e
   }
 }
 
+// The cells of a dense PairCells as a list; a listed one as it is.
+PairCells listed_cells(const PairCells& cells) {
+  if (!cells.dense()) return cells;
+  PairCells listed = cells;
+  listed.dense_counts = at::Tensor();
+  dense_table_to_cells(cells.dense_counts.const_data_ptr<int64_t>(), cells.dense_counts.numel(), listed);
+  return listed;
+}
+
+// Row sums then column sums, in one int64 tensor of rows + cols entries.
+at::Tensor marginals_of(const PairCells& cells) {
+  const int64_t rows = cells.pred_index.size;
+  const int64_t cols = cells.target_index.size;
+  if (cells.dense()) {
+    // Rows are split between chunks; each sums its columns privately. A
+    // chunk covers at least kMinChunk cells, so the private sums never
+    // outnumber the cells.
+    const int64_t* table = cells.dense_counts.const_data_ptr<int64_t>();
+    Chunks chunks(rows, std::max<int64_t>(1, kMinChunk / cols));
+    at::Tensor storage = at::zeros({chunks.count + 1, rows + cols}, at::kLong);
+    int64_t* row_sums = storage.data_ptr<int64_t>();
+    chunks.run([&](int64_t c, int64_t begin, int64_t end) {
+      int64_t* col_sums = row_sums + (c + 1) * (rows + cols) + rows;
+      for (int64_t r = begin; r < end; ++r) {
+        const int64_t* row = table + r * cols;
+        int64_t sum = 0;
+        for (int64_t j = 0; j < cols; ++j) {
+          sum += row[j];
+          col_sums[j] += row[j];
+        }
+        row_sums[r] = sum;
+      }
+    });
+    return storage.sum(0);
+  }
+  // Private arrays per chunk only when each chunk has more cells than the
+  // arrays have entries, so they never cost more than the cells.
+  const int64_t nnz = cells.keys.numel();
+  const uint64_t* keys = key_ptr(cells.keys);
+  const int64_t* counts = cells.counts.const_data_ptr<int64_t>();
+  Chunks chunks(nnz, std::max<int64_t>(kMinChunk, rows + cols));
+  at::Tensor storage = at::zeros({chunks.count, rows + cols}, at::kLong);
+  int64_t* base = storage.data_ptr<int64_t>();
+  chunks.run([&](int64_t c, int64_t begin, int64_t end) {
+    int64_t* row_sums = base + c * (rows + cols);
+    int64_t* col_sums = row_sums + rows;
+    for_each_cell(keys, static_cast<uint64_t>(cols), begin, end, [&](int64_t i, uint64_t row, uint64_t col) {
+      row_sums[row] += counts[i];
+      col_sums[col] += counts[i];
+    });
+  });
+  return chunks.count == 1 ? storage[0] : storage.sum(0);
+}
+
 // Writes each cell's pred label (for_pred) or target label as T.
 template <typename T>
 void write_labels_kernel_impl(const PairCells& cells, bool for_pred, T* out) {
@@ -590,83 +649,66 @@ PairCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_
 }
 
 double mutual_info_from_cells(const PairCells& cells) {
-  const int64_t nnz = cells.keys.numel();
-  if (nnz == 0) return 0.0;
-  const uint64_t* keys = key_ptr(cells.keys);
-  const int64_t* counts = cells.counts.const_data_ptr<int64_t>();
+  const int64_t total = cells.total;
+  if (total == 0) return 0.0;
   const int64_t rows = cells.pred_index.size;
-  const uint64_t cols = static_cast<uint64_t>(cells.target_index.size);
-
-  // Marginals: private arrays per chunk only when each chunk has more cells
-  // than the arrays have entries, so they never cost more than the cells.
-  Chunks chunks(nnz, std::max<int64_t>(kMinChunk, rows + static_cast<int64_t>(cols)));
-  at::Tensor marginal_storage = at::zeros({chunks.count, rows + static_cast<int64_t>(cols)}, at::kLong);
-  int64_t* marginal_base = marginal_storage.data_ptr<int64_t>();
-  chunks.run([&](int64_t c, int64_t begin, int64_t end) {
-    int64_t* row_sums = marginal_base + c * (rows + static_cast<int64_t>(cols));
-    int64_t* col_sums = row_sums + rows;
-    for_each_cell(keys, cols, begin, end, [&](int64_t i, uint64_t row, uint64_t col) {
-      row_sums[row] += counts[i];
-      col_sums[col] += counts[i];
-    });
-  });
-  at::Tensor marginals = chunks.count == 1 ? marginal_storage[0] : marginal_storage.sum(0);
+  const int64_t cols = cells.target_index.size;
+  const at::Tensor marginals = marginals_of(cells);
   const int64_t* row_sums = marginals.const_data_ptr<int64_t>();
   const int64_t* col_sums = row_sums + rows;
 
-  const int64_t total = cells.total;
-  // Sums term(i, row, col) over all cells in fixed blocks, in block order.
-  auto sum_terms = [&](auto&& term) {
-    const int64_t num_blocks = (nnz + kTermBlock - 1) / kTermBlock;
-    std::vector<CompensatedSum> block_sums(num_blocks);
-    at::parallel_for(0, num_blocks, 1, [&](int64_t first, int64_t last) {
-      for (int64_t block = first; block < last; ++block) {
-        CompensatedSum sum;
-        for_each_cell(keys, cols, block * kTermBlock, std::min(nnz, (block + 1) * kTermBlock),
-                      [&](int64_t i, uint64_t row, uint64_t col) { sum.add(term(i, row, col)); });
-        block_sums[block] = sum;
-      }
-    });
-    CompensatedSum result;
-    for (const auto& block : block_sums) result.add(block);
-    return finish_mutual_info(result.value(), total);
-  };
-
-  // A sparse table of many cells usually means a large MI: try the
-  // log-table form, with no log per cell, and keep it when it is accurate
-  // enough. The choice depends only on the histogram, not on how the labels
-  // were indexed, so every op returns the same bits for the same data.
-  auto nonzero = [](const int64_t* values, int64_t size) {
-    return std::count_if(values, values + size, [](int64_t v) { return v != 0; });
-  };
-  const double distinct_pairs_possible =
-      static_cast<double>(nonzero(row_sums, rows)) * static_cast<double>(nonzero(col_sums, static_cast<int64_t>(cols)));
-  if (nnz >= kTermBlock && static_cast<double>(nnz) <= 0.5 * distinct_pairs_possible) {
-    at::Tensor log_marginals = at::empty({rows + static_cast<int64_t>(cols)}, at::kDouble);
-    double* log_row_sums = log_marginals.data_ptr<double>();
-    double* log_col_sums = log_row_sums + rows;
-    Chunks(rows + static_cast<int64_t>(cols)).run([&](int64_t, int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) log_row_sums[i] = row_sums[i] > 0 ? std::log(static_cast<double>(row_sums[i])) : 0.0;
-    });
-    constexpr int64_t kSmallCounts = 1 << 12;
-    std::vector<double> log_small_counts(kSmallCounts);
-    for (int64_t k = 1; k < kSmallCounts; ++k) log_small_counts[k] = std::log(static_cast<double>(k));
-    const double log_total = std::log(static_cast<double>(total));
-    const double mi = sum_terms([&](int64_t i, uint64_t row, uint64_t col) {
-      const int64_t n = counts[i];
-      const double log_n = n < kSmallCounts ? log_small_counts[n] : std::log(static_cast<double>(n));
-      return mi_cell_term_from_logs(n, log_n, log_row_sums[row], log_col_sums[col], log_total);
-    });
-    if (mi >= kLogFormMinMutualInfo) return mi;
+  // Many cells: first the entropy form (entropy_form.h), which takes a log
+  // per distinct count instead of one per cell. Each of its four sums is
+  // within kExtendedSumRelativeError of itself, and so their combination is
+  // within that much of the four added, plus a final rounding. It is kept
+  // when that bound is within kEntropyFormRelativeTolerance of the MI; small
+  // MIs, where the sums cancel most, take the exact form. The choice depends
+  // only on the histogram, not on whether it came as a list or a dense
+  // table, so every op returns the same bits for the same data.
+  const at::Tensor& cell_counts = cells.dense() ? cells.dense_counts : cells.counts;
+  if (kHasExtendedPrecision && cell_counts.numel() >= kTermBlock) {
+    const CountLogCountSum cell_sum =
+        sum_count_log_count(cell_counts.const_data_ptr<int64_t>(), cell_counts.numel(), kMinChunk);
+    if (cell_sum.nonzero >= kTermBlock) {
+      const long double total_log_total =
+          static_cast<long double>(total) * std::log(static_cast<long double>(total));
+      const long double marginal_sum = sum_count_log_count(row_sums, rows, kMinChunk).sum +
+                                       sum_count_log_count(col_sums, cols, kMinChunk).sum;
+      const double mi =
+          finish_mutual_info(static_cast<double>((total_log_total + cell_sum.sum) - marginal_sum), total);
+      const double error_bound = 2 * kExtendedSumRelativeError *
+                                 static_cast<double>(total_log_total + cell_sum.sum + marginal_sum) /
+                                 static_cast<double>(total);
+      if (error_bound <= kEntropyFormRelativeTolerance * mi) return mi;
+    }
   }
-  return sum_terms([&](int64_t i, uint64_t row, uint64_t col) {
-    return mi_cell_term(counts[i], row_sums[row], col_sums[col], total);
+
+  // The exact form: a log per cell, summed in fixed blocks in block order.
+  const PairCells listed = listed_cells(cells);
+  const int64_t nnz = listed.keys.numel();
+  const uint64_t* keys = key_ptr(listed.keys);
+  const int64_t* counts = listed.counts.const_data_ptr<int64_t>();
+  const int64_t num_blocks = (nnz + kTermBlock - 1) / kTermBlock;
+  std::vector<CompensatedSum> block_sums(num_blocks);
+  at::parallel_for(0, num_blocks, 1, [&](int64_t first, int64_t last) {
+    for (int64_t block = first; block < last; ++block) {
+      CompensatedSum sum;
+      for_each_cell(keys, static_cast<uint64_t>(cols), block * kTermBlock, std::min(nnz, (block + 1) * kTermBlock),
+                    [&](int64_t i, uint64_t row, uint64_t col) {
+                      sum.add(mi_cell_term(counts[i], row_sums[row], col_sums[col], total));
+                    });
+      block_sums[block] = sum;
+    }
   });
+  CompensatedSum result;
+  for (const auto& block : block_sums) result.add(block);
+  return finish_mutual_info(result.value(), total);
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> cells_to_histogram(const PairCells& cells,
+std::tuple<at::Tensor, at::Tensor, at::Tensor> cells_to_histogram(const PairCells& counted,
                                                                  at::ScalarType pred_dtype,
                                                                  at::ScalarType target_dtype) {
+  const PairCells cells = listed_cells(counted);
   const int64_t nnz = cells.keys.numel();
   at::Tensor pred_labels = at::empty({nnz}, at::TensorOptions().dtype(pred_dtype));
   at::Tensor target_labels = at::empty({nnz}, at::TensorOptions().dtype(target_dtype));

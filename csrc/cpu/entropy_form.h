@@ -1,0 +1,94 @@
+// Sums of v log v over multisets of counts, in extended precision, for the
+// entropy form of the MI:
+//
+//   N MI = N log N + sum_cells n log n - sum_rows a log a - sum_cols b log b.
+//
+// It needs a log per distinct count value instead of one per cell. In
+// float64 the four sums would cancel away the digits of a small MI; carried
+// in long double (64-bit significand or wider) each sum is within 2^-60 of
+// itself, which bounds the error of the result (see mutual_info_from_cells).
+#pragma once
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace clustering_metrics::cpu {
+
+// x87 extended precision on x86-64, binary128 on other Linux targets. Where
+// long double is only a double the exact per-cell form is always used.
+constexpr bool kHasExtendedPrecision = std::numeric_limits<long double>::digits >= 64;
+
+// Relative error of each sum, with margin: logl is within 2 ulp of a 64-bit
+// significand (2^-62), a product adds half an ulp, and the compensated sum
+// about one ulp of its total.
+constexpr double kExtendedSumRelativeError = 0x1p-60;
+
+// Neumaier's compensated sum, in long double.
+struct ExtendedSum {
+  long double sum = 0.0L;
+  long double compensation = 0.0L;
+
+  void add(long double x) {
+    const long double t = sum + x;
+    compensation += std::fabs(sum) >= std::fabs(x) ? (sum - t) + x : (x - t) + sum;
+    sum = t;
+  }
+  long double value() const { return sum + compensation; }
+};
+
+inline long double count_log_count(int64_t v) {
+  const long double x = static_cast<long double>(v);  // exact: |v| < 2^63
+  return x * std::log(x);
+}
+
+struct CountLogCountSum {
+  long double sum = 0.0L;  // of v log v
+  int64_t nonzero = 0;     // values counted
+};
+
+// The sum of v log v over values[0, size), zeros skipped. Values below
+// kSmallValues are tallied exactly, per chunk, and their logs taken once per
+// distinct value; larger ones (at most total / kSmallValues of them) are
+// sorted. The sum then runs in value order, so it does not depend on how the
+// values were split between threads.
+inline CountLogCountSum sum_count_log_count(const int64_t* values, int64_t size, int64_t min_chunk) {
+  constexpr int64_t kSmallValues = 1 << 12;
+  const int64_t chunk_count = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), size / min_chunk));
+  std::vector<std::vector<int64_t>> tallies(chunk_count, std::vector<int64_t>(kSmallValues, 0));
+  std::vector<std::vector<int64_t>> large(chunk_count);
+  at::parallel_for(0, chunk_count, 1, [&](int64_t first, int64_t last) {
+    for (int64_t c = first; c < last; ++c) {
+      int64_t* tally = tallies[c].data();
+      for (int64_t i = size * c / chunk_count, end = size * (c + 1) / chunk_count; i < end; ++i) {
+        const int64_t v = values[i];
+        if (v < kSmallValues) {
+          ++tally[v];
+        } else {
+          large[c].push_back(v);
+        }
+      }
+    }
+  });
+  CountLogCountSum result;
+  ExtendedSum sum;
+  for (int64_t v = 1; v < kSmallValues; ++v) {
+    int64_t multiplicity = 0;
+    for (const auto& tally : tallies) multiplicity += tally[v];
+    result.nonzero += multiplicity;
+    if (multiplicity != 0 && v > 1) sum.add(static_cast<long double>(multiplicity) * count_log_count(v));
+  }
+  std::vector<int64_t> all_large;
+  for (const auto& part : large) all_large.insert(all_large.end(), part.begin(), part.end());
+  std::sort(all_large.begin(), all_large.end());
+  for (const int64_t v : all_large) sum.add(count_log_count(v));
+  result.nonzero += static_cast<int64_t>(all_large.size());
+  result.sum = sum.value();
+  return result;
+}
+
+}  // namespace clustering_metrics::cpu
