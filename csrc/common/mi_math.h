@@ -25,10 +25,12 @@ using u128 = unsigned __int128;
 // order. Signed values get their sign bit flipped, which turns two's
 // complement order into unsigned order; this lets one code path handle
 // int8 ... int64, bool and uint8 ... uint64 labels, including the extremes.
+// The flip is an addition of 2^63 (mod 2^64) rather than an xor so that the
+// compiler folds it into the subtraction of a range minimum that follows.
 template <typename T>
 CM_HOST_DEVICE uint64_t label_to_key(T value) {
   if constexpr (std::is_signed<T>::value) {
-    return static_cast<uint64_t>(static_cast<int64_t>(value)) ^ (uint64_t{1} << 63);
+    return static_cast<uint64_t>(static_cast<int64_t>(value)) + (uint64_t{1} << 63);
   } else {
     return static_cast<uint64_t>(value);
   }
