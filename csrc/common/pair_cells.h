@@ -20,19 +20,12 @@ struct LabelIndex {
 
 // The non-empty cells of a contingency table in (pred, target) label order.
 // A cell's key is pred_id * target_index.size + target_id.
-//
-// A backend that counted in a dense table may hand over the table itself
-// instead (dense_counts: int64, one entry per key, zeros included), leaving
-// keys and counts undefined: the MI needs only the counts, not a list.
 struct PairCells {
   LabelIndex pred_index;
   LabelIndex target_index;
   at::Tensor keys;    // uint64 in int64 storage, strictly increasing
   at::Tensor counts;  // int64, all > 0
-  at::Tensor dense_counts;
   int64_t total = 0;  // sum of counts
-
-  bool dense() const { return dense_counts.defined(); }
 };
 
 }  // namespace clustering_metrics

@@ -51,44 +51,62 @@ struct CountLogCountSum {
   int64_t nonzero = 0;     // values counted
 };
 
-// The sum of v log v over values[0, size), zeros skipped. Values below
-// kSmallValues are tallied exactly, per chunk, and their logs taken once per
-// distinct value; larger ones (at most total / kSmallValues of them) are
-// sorted. The sum then runs in value order, so it does not depend on how the
-// values were split between threads.
-inline CountLogCountSum sum_count_log_count(const int64_t* values, int64_t size, int64_t min_chunk) {
-  constexpr int64_t kSmallValues = 1 << 12;
+// A multiset of non-negative counts, kept so that the sum of v log v over it
+// does not depend on the order the counts arrive in or on how they were
+// split between threads. Values below kSmallValues are tallied exactly and
+// their logs taken once per distinct value; larger ones (at most
+// total / kSmallValues of them) are kept and sorted. Zeros are ignored.
+class CountTally {
+ public:
+  static constexpr int64_t kSmallValues = 1 << 12;
+
+  CountTally() : small_(kSmallValues, 0) {}
+
+  void add(int64_t v) {
+    if (v < kSmallValues) {
+      ++small_[v];
+    } else {
+      large_.push_back(v);
+    }
+  }
+  void add(const CountTally& other) {
+    for (int64_t v = 0; v < kSmallValues; ++v) small_[v] += other.small_[v];
+    large_.insert(large_.end(), other.large_.begin(), other.large_.end());
+  }
+
+  // In increasing value order.
+  CountLogCountSum sum() {
+    CountLogCountSum result;
+    ExtendedSum sum;
+    for (int64_t v = 1; v < kSmallValues; ++v) {
+      result.nonzero += small_[v];
+      if (small_[v] != 0 && v > 1) sum.add(static_cast<long double>(small_[v]) * count_log_count(v));
+    }
+    std::sort(large_.begin(), large_.end());
+    for (const int64_t v : large_) sum.add(count_log_count(v));
+    result.nonzero += static_cast<int64_t>(large_.size());
+    result.sum = sum.value();
+    return result;
+  }
+
+ private:
+  std::vector<int64_t> small_;
+  std::vector<int64_t> large_;
+};
+
+// The tally of values[0, size), built per chunk in parallel.
+inline CountTally tally_of(const int64_t* values, int64_t size, int64_t min_chunk) {
   const int64_t chunk_count = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), size / min_chunk));
-  std::vector<std::vector<int64_t>> tallies(chunk_count, std::vector<int64_t>(kSmallValues, 0));
-  std::vector<std::vector<int64_t>> large(chunk_count);
+  std::vector<CountTally> tallies(chunk_count);
   at::parallel_for(0, chunk_count, 1, [&](int64_t first, int64_t last) {
     for (int64_t c = first; c < last; ++c) {
-      int64_t* tally = tallies[c].data();
       for (int64_t i = size * c / chunk_count, end = size * (c + 1) / chunk_count; i < end; ++i) {
-        const int64_t v = values[i];
-        if (v < kSmallValues) {
-          ++tally[v];
-        } else {
-          large[c].push_back(v);
-        }
+        tallies[c].add(values[i]);
       }
     }
   });
-  CountLogCountSum result;
-  ExtendedSum sum;
-  for (int64_t v = 1; v < kSmallValues; ++v) {
-    int64_t multiplicity = 0;
-    for (const auto& tally : tallies) multiplicity += tally[v];
-    result.nonzero += multiplicity;
-    if (multiplicity != 0 && v > 1) sum.add(static_cast<long double>(multiplicity) * count_log_count(v));
-  }
-  std::vector<int64_t> all_large;
-  for (const auto& part : large) all_large.insert(all_large.end(), part.begin(), part.end());
-  std::sort(all_large.begin(), all_large.end());
-  for (const int64_t v : all_large) sum.add(count_log_count(v));
-  result.nonzero += static_cast<int64_t>(all_large.size());
-  result.sum = sum.value();
-  return result;
+  for (int64_t c = 1; c < chunk_count; ++c) tallies[0].add(tallies[c]);
+  return std::move(tallies[0]);
 }
 
 }  // namespace clustering_metrics::cpu

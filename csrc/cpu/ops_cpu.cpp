@@ -13,7 +13,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> pair_histogram_cpu(const at::Tens
                                                                   const std::optional<at::Tensor>& counts) {
   check_label_pair(preds, target, "preds", "target");
   if (counts.has_value()) check_counts(*counts, preds, "counts");
-  const PairCells cells = count_pair_cells(preds, target, counts);
+  const CountedCells cells = count_pair_cells(preds, target, counts);
   return cells_to_histogram(cells, preds.scalar_type(), target.scalar_type());
 }
 

@@ -280,14 +280,14 @@ bool any_set(const std::vector<char>& flags) {
   return std::any_of(flags.begin(), flags.end(), [](char f) { return f != 0; });
 }
 
-// Counts into one private dense table per chunk, then adds the tables.
-// Tables that fit L1, and weighted counts (histogram merges), use 64-bit
+// Counts into one private dense table per chunk; the tables are added only
+// as their sums are read (DenseCounts::sum_into). Tables that fit L1, and weighted counts (histogram merges), use 64-bit
 // counters. Larger tables use 8-bit counters, which keep a 10^6-cell table
 // in L2; a counter that wraps carries 2^8 into a 64-bit table allocated on
 // first use.
 template <typename PredIds, typename TargetIds>
 bool count_dense_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n,
-                             uint64_t num_pred_ids, uint64_t num_target_ids, int64_t num_cells, PairCells& cells) {
+                             uint64_t num_pred_ids, uint64_t num_target_ids, int64_t num_cells, CountedCells& cells) {
   constexpr int64_t kL1Cells = 4096;
   const bool narrow_counters = weights == nullptr && num_cells > kL1Cells;
   Chunks chunks(n);
@@ -323,23 +323,7 @@ bool count_dense_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_t
     }
   });
   if (any_set(out_of_range)) return false;
-  at::Tensor merged = at::empty({num_cells}, at::kLong);
-  int64_t* total = merged.data_ptr<int64_t>();
-  const uint8_t* narrow = narrow_counters ? narrow_tables.const_data_ptr<uint8_t>() : nullptr;
-  Chunks(num_cells).run([&](int64_t, int64_t begin, int64_t end) {
-    std::fill(total + begin, total + end, 0);
-    for (int64_t c = 0; c < chunks.count; ++c) {
-      if (narrow != nullptr) {
-        const uint8_t* table = narrow + c * num_cells;
-        for (int64_t i = begin; i < end; ++i) total[i] += table[i];
-      }
-      if (wide_tables[c].defined()) {
-        const int64_t* table = wide_tables[c].const_data_ptr<int64_t>();
-        for (int64_t i = begin; i < end; ++i) total[i] += table[i];
-      }
-    }
-  });
-  cells.dense_counts = merged;
+  cells.dense = {num_cells, narrow_tables, std::move(wide_tables)};
   return true;
 }
 
@@ -496,7 +480,7 @@ bool count_sorted_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_
 
 // Returns false, counting nothing, when an id falls outside the index sizes.
 template <typename PredIds, typename TargetIds>
-bool count_cells(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n, PairCells& cells) {
+bool count_cells(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n, CountedCells& cells) {
   const uint64_t rows = static_cast<uint64_t>(cells.pred_index.size);
   const uint64_t cols = static_cast<uint64_t>(cells.target_index.size);
   const uint64_t num_cells = checked_cell_count(rows, cols);
@@ -545,43 +529,24 @@ void for_each_cell(const uint64_t* keys, uint64_t cols, int64_t begin, int64_t e
   }
 }
 
-// The cells of a dense PairCells as a list; a listed one as it is.
-PairCells listed_cells(const PairCells& cells) {
-  if (!cells.dense()) return cells;
+// The cells as a list, forming it from the dense tables if need be.
+PairCells listed_cells(const CountedCells& cells) {
   PairCells listed = cells;
-  listed.dense_counts = at::Tensor();
-  dense_table_to_cells(cells.dense_counts.const_data_ptr<int64_t>(), cells.dense_counts.numel(), listed);
+  if (!cells.is_dense()) return listed;
+  const int64_t num_cells = cells.dense.num_cells;
+  at::Tensor totals = at::empty({num_cells}, at::kLong);
+  int64_t* total = totals.data_ptr<int64_t>();
+  Chunks(num_cells).run([&](int64_t, int64_t begin, int64_t end) { cells.dense.sum_into(begin, end, total + begin); });
+  dense_table_to_cells(total, num_cells, listed);
   return listed;
 }
 
-// Row sums then column sums, in one int64 tensor of rows + cols entries.
-at::Tensor marginals_of(const PairCells& cells) {
+// Row sums then column sums of listed cells, in one int64 tensor of
+// rows + cols entries. Private sums per chunk only when each chunk has more
+// cells than the sums have entries, so they never cost more than the cells.
+at::Tensor listed_marginals(const PairCells& cells) {
   const int64_t rows = cells.pred_index.size;
   const int64_t cols = cells.target_index.size;
-  if (cells.dense()) {
-    // Rows are split between chunks; each sums its columns privately. A
-    // chunk covers at least kMinChunk cells, so the private sums never
-    // outnumber the cells.
-    const int64_t* table = cells.dense_counts.const_data_ptr<int64_t>();
-    Chunks chunks(rows, std::max<int64_t>(1, kMinChunk / cols));
-    at::Tensor storage = at::zeros({chunks.count + 1, rows + cols}, at::kLong);
-    int64_t* row_sums = storage.data_ptr<int64_t>();
-    chunks.run([&](int64_t c, int64_t begin, int64_t end) {
-      int64_t* col_sums = row_sums + (c + 1) * (rows + cols) + rows;
-      for (int64_t r = begin; r < end; ++r) {
-        const int64_t* row = table + r * cols;
-        int64_t sum = 0;
-        for (int64_t j = 0; j < cols; ++j) {
-          sum += row[j];
-          col_sums[j] += row[j];
-        }
-        row_sums[r] = sum;
-      }
-    });
-    return storage.sum(0);
-  }
-  // Private arrays per chunk only when each chunk has more cells than the
-  // arrays have entries, so they never cost more than the cells.
   const int64_t nnz = cells.keys.numel();
   const uint64_t* keys = key_ptr(cells.keys);
   const int64_t* counts = cells.counts.const_data_ptr<int64_t>();
@@ -596,6 +561,45 @@ at::Tensor marginals_of(const PairCells& cells) {
       col_sums[col] += counts[i];
     });
   });
+  return chunks.count == 1 ? storage[0] : storage.sum(0);
+}
+
+// One pass over dense tables: the marginals as listed_marginals returns
+// them, and the tally of all cell counts. Counts are summed from the tables
+// a block at a time into a buffer that stays in L1.
+at::Tensor summarize_dense(const CountedCells& cells, CountTally& cell_tally) {
+  constexpr int64_t kSumBlock = 1 << 10;
+  const int64_t rows = cells.pred_index.size;
+  const int64_t cols = cells.target_index.size;
+  const DenseCounts& dense = cells.dense;
+  Chunks chunks(dense.num_cells, std::max<int64_t>(kMinChunk, rows + cols));
+  at::Tensor storage = at::zeros({chunks.count, rows + cols}, at::kLong);
+  std::vector<CountTally> tallies(chunks.count);
+  chunks.run([&](int64_t c, int64_t begin, int64_t end) {
+    int64_t* row_sums = storage.data_ptr<int64_t>() + c * (rows + cols);
+    int64_t* col_sums = row_sums + rows;
+    CountTally& tally = tallies[c];
+    std::array<int64_t, kSumBlock> block;
+    int64_t row = begin / cols, col = begin % cols, row_sum = 0;
+    for (int64_t block_begin = begin; block_begin < end; block_begin += kSumBlock) {
+      const int64_t block_size = std::min(kSumBlock, end - block_begin);
+      dense.sum_into(block_begin, block_begin + block_size, block.data());
+      for (int64_t k = 0; k < block_size; ++k) {
+        const int64_t count = block[k];
+        tally.add(count);
+        row_sum += count;
+        col_sums[col] += count;
+        if (++col == cols) {
+          row_sums[row++] += row_sum;
+          row_sum = 0;
+          col = 0;
+        }
+      }
+    }
+    if (col != 0) row_sums[row] += row_sum;
+  });
+  for (int64_t c = 1; c < chunks.count; ++c) tallies[0].add(tallies[c]);
+  cell_tally = std::move(tallies[0]);
   return chunks.count == 1 ? storage[0] : storage.sum(0);
 }
 
@@ -616,14 +620,31 @@ void write_labels_kernel_impl(const PairCells& cells, bool for_pred, T* out) {
 
 }  // namespace
 
-PairCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_in,
-                           const std::optional<at::Tensor>& weights_in) {
+void DenseCounts::sum_into(int64_t begin, int64_t end, int64_t* out) const {
+  const int64_t size = end - begin;
+  std::fill(out, out + size, 0);
+  if (narrow.defined()) {
+    const uint8_t* tables = narrow.const_data_ptr<uint8_t>();
+    for (int64_t c = 0; c < narrow.size(0); ++c) {
+      const uint8_t* table = tables + c * num_cells + begin;
+      for (int64_t k = 0; k < size; ++k) out[k] += table[k];
+    }
+  }
+  for (const at::Tensor& wide_table : wide) {
+    if (!wide_table.defined()) continue;
+    const int64_t* table = wide_table.const_data_ptr<int64_t>() + begin;
+    for (int64_t k = 0; k < size; ++k) out[k] += table[k];
+  }
+}
+
+CountedCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_in,
+                              const std::optional<at::Tensor>& weights_in) {
   const at::Tensor preds = preds_in.contiguous();
   const at::Tensor target = target_in.contiguous();
   const int64_t n = preds.numel();
   at::Tensor weights;
   const int64_t* weight_ptr = nullptr;
-  PairCells cells;
+  CountedCells cells;
   if (weights_in.has_value()) {
     weights = weights_in->contiguous();
     weight_ptr = weights.data_ptr<int64_t>();
@@ -671,12 +692,13 @@ PairCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_
   return cells;
 }
 
-double mutual_info_from_cells(const PairCells& cells) {
+double mutual_info_from_cells(const CountedCells& cells) {
   const int64_t total = cells.total;
   if (total == 0) return 0.0;
   const int64_t rows = cells.pred_index.size;
   const int64_t cols = cells.target_index.size;
-  const at::Tensor marginals = marginals_of(cells);
+  CountTally cell_tally;
+  const at::Tensor marginals = cells.is_dense() ? summarize_dense(cells, cell_tally) : listed_marginals(cells);
   const int64_t* row_sums = marginals.const_data_ptr<int64_t>();
   const int64_t* col_sums = row_sums + rows;
 
@@ -686,24 +708,21 @@ double mutual_info_from_cells(const PairCells& cells) {
   // within that much of the four added, plus a final rounding. It is kept
   // when that bound is within kEntropyFormRelativeTolerance of the MI; small
   // MIs, where the sums cancel most, take the exact form. The choice depends
-  // only on the histogram, not on whether it came as a list or a dense
-  // table, so every op returns the same bits for the same data.
-  const at::Tensor& cell_counts = cells.dense() ? cells.dense_counts : cells.counts;
-  if (kHasExtendedPrecision && cell_counts.numel() >= kTermBlock) {
-    const CountLogCountSum cell_sum =
-        sum_count_log_count(cell_counts.const_data_ptr<int64_t>(), cell_counts.numel(), kMinChunk);
-    if (cell_sum.nonzero >= kTermBlock) {
-      const long double total_log_total =
-          static_cast<long double>(total) * std::log(static_cast<long double>(total));
-      const long double marginal_sum = sum_count_log_count(row_sums, rows, kMinChunk).sum +
-                                       sum_count_log_count(col_sums, cols, kMinChunk).sum;
-      const double mi =
-          finish_mutual_info(static_cast<double>((total_log_total + cell_sum.sum) - marginal_sum), total);
-      const double error_bound = 2 * kExtendedSumRelativeError *
-                                 static_cast<double>(total_log_total + cell_sum.sum + marginal_sum) /
-                                 static_cast<double>(total);
-      if (error_bound <= kEntropyFormRelativeTolerance * mi) return mi;
-    }
+  // only on the histogram, not on whether it came as a list or as dense
+  // tables, so every op returns the same bits for the same data.
+  if (!cells.is_dense() && cells.keys.numel() >= kTermBlock) {
+    cell_tally = tally_of(cells.counts.const_data_ptr<int64_t>(), cells.keys.numel(), kMinChunk);
+  }
+  const CountLogCountSum cell_sum = cell_tally.sum();
+  if (kHasExtendedPrecision && cell_sum.nonzero >= kTermBlock) {
+    const long double total_log_total = static_cast<long double>(total) * std::log(static_cast<long double>(total));
+    const long double marginal_sum =
+        tally_of(row_sums, rows, kMinChunk).sum().sum + tally_of(col_sums, cols, kMinChunk).sum().sum;
+    const double mi = finish_mutual_info(static_cast<double>((total_log_total + cell_sum.sum) - marginal_sum), total);
+    const double error_bound = 2 * kExtendedSumRelativeError *
+                               static_cast<double>(total_log_total + cell_sum.sum + marginal_sum) /
+                               static_cast<double>(total);
+    if (error_bound <= kEntropyFormRelativeTolerance * mi) return mi;
   }
 
   // The exact form: a log per cell, summed in fixed blocks in block order.
@@ -728,7 +747,7 @@ double mutual_info_from_cells(const PairCells& cells) {
   return finish_mutual_info(result.value(), total);
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> cells_to_histogram(const PairCells& counted,
+std::tuple<at::Tensor, at::Tensor, at::Tensor> cells_to_histogram(const CountedCells& counted,
                                                                  at::ScalarType pred_dtype,
                                                                  at::ScalarType target_dtype) {
   const PairCells cells = listed_cells(counted);
