@@ -19,9 +19,19 @@
 
 namespace clustering_metrics::cpu {
 
-// x87 extended precision on x86-64, binary128 on other Linux targets. Where
+// x87 extended precision on x86-64, binary128 on aarch64 Linux. Where
 // long double is only a double the exact per-cell form is always used.
 constexpr bool kHasExtendedPrecision = std::numeric_limits<long double>::digits >= 64;
+
+// x87 rounding precision is a per-thread control word that a library can
+// lower to 53 bits; the entropy form would then silently lose its margin,
+// so it is checked where the sums are formed.
+inline bool extended_precision_active() {
+  if constexpr (!kHasExtendedPrecision) return false;
+  volatile long double one = 1.0L;
+  volatile long double last_bit = 0x1p-63L;  // 1 + 2^-63 needs a 64-bit significand
+  return one + last_bit != one;
+}
 
 // Relative error of each sum, with margin: logl is within 2 ulp of a 64-bit
 // significand (2^-62), a product adds half an ulp, and the compensated sum

@@ -714,7 +714,7 @@ double mutual_info_from_cells(const CountedCells& cells) {
     cell_tally = tally_of(cells.counts.const_data_ptr<int64_t>(), cells.keys.numel(), kMinChunk);
   }
   const CountLogCountSum cell_sum = cell_tally.sum();
-  if (kHasExtendedPrecision && cell_sum.nonzero >= kTermBlock) {
+  if (cell_sum.nonzero >= kTermBlock && extended_precision_active()) {
     const long double total_log_total = static_cast<long double>(total) * std::log(static_cast<long double>(total));
     const long double marginal_sum =
         tally_of(row_sums, rows, kMinChunk).sum().sum + tally_of(col_sums, cols, kMinChunk).sum().sum;
