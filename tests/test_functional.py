@@ -143,20 +143,38 @@ def test_exact_to_1e12_when_many_cells_are_almost_independent():
     assert abs(value.item() - float(exact)) <= 1e-12 * float(exact)
 
 
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant < 63, reason="long double is a double: the exact form is always used")
+def test_long_double_log_is_as_accurate_as_the_entropy_form_assumes():
+    # The entropy form's error bound assumes logl within 2^-62 relative (the
+    # C++ side allows 2^-60 in all); numpy's longdouble log is the same libm logl.
+    rng = np.random.default_rng(0)
+    values = list(range(1, 5000)) + [int(v) for v in rng.integers(1, 2**62, size=2000)]
+    with mpmath.workdps(40):
+        for v in values:
+            got = np.log(np.longdouble(v))
+            mantissa, exponent = np.frexp(got)
+            got_exact = mpmath.mpf(int(np.ldexp(mantissa, 64))) * mpmath.mpf(2) ** (int(exponent) - 64)
+            exact = mpmath.log(v)
+            assert abs(got_exact - exact) <= mpmath.mpf(2) ** -62 * abs(exact), v
+
+
 @pytest.mark.parametrize("num_clusters", [10, 1000, 100_000])
 def test_result_does_not_depend_on_thread_count(num_clusters):
     generator = torch.Generator().manual_seed(num_clusters)
     preds = torch.randint(0, num_clusters, (1_000_000,), generator=generator)
     target = torch.randint(0, num_clusters, (1_000_000,), generator=generator)
+    histogram = torch.ops.clustering_metrics.pair_histogram(preds, target)
     previous = torch.get_num_threads()
     try:
         results = []
         for threads in (1, 2, 3):
             torch.set_num_threads(threads)
             results.append(torch.ops.clustering_metrics.mutual_info_score(preds, target))
+            # Weighted counting, as when the metric merges histograms.
+            results.append(torch.ops.clustering_metrics.mutual_info_from_histogram(*histogram))
     finally:
         torch.set_num_threads(previous)
-    assert torch.equal(results[0], results[1]) and torch.equal(results[0], results[2])
+    assert all(torch.equal(result, results[0]) for result in results)
 
 
 def test_exact_to_1e12_with_many_clusters():

@@ -281,10 +281,10 @@ bool any_set(const std::vector<char>& flags) {
 }
 
 // Counts into one private dense table per chunk; the tables are added only
-// as their sums are read (DenseCounts::sum_into). Tables that fit L1, and weighted counts (histogram merges), use 64-bit
-// counters. Larger tables use 8-bit counters, which keep a 10^6-cell table
-// in L2; a counter that wraps carries 2^8 into a 64-bit table allocated on
-// first use.
+// as their sums are read (DenseCounts::sum_into). Tables that fit L1, and
+// weighted counts (histogram merges), use 64-bit counters. Larger tables use
+// 8-bit counters, which keep a 10^6-cell table in L2; a counter that wraps
+// carries 2^8 into a 64-bit table allocated on first use.
 template <typename PredIds, typename TargetIds>
 bool count_dense_kernel_impl(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n,
                              uint64_t num_pred_ids, uint64_t num_target_ids, int64_t num_cells, CountedCells& cells) {
@@ -705,7 +705,9 @@ double mutual_info_from_cells(const CountedCells& cells) {
   // Many cells: first the entropy form (entropy_form.h), which takes a log
   // per distinct count instead of one per cell. Each of its four sums is
   // within kExtendedSumRelativeError of itself, and so their combination is
-  // within that much of the four added, plus a final rounding. It is kept
+  // within that much of the four added (doubled to cover the long double
+  // roundings of combining them), plus the final rounding to double and the
+  // division by N, 2^-52 relative, outside the bound. It is kept
   // when that bound is within kEntropyFormRelativeTolerance of the MI; small
   // MIs, where the sums cancel most, take the exact form. The choice depends
   // only on the histogram, not on whether it came as a list or as dense
