@@ -77,12 +77,23 @@ class CountTally {
 
   CountTally() : small_(kSmallValues, 0) {}
 
-  void add(int64_t v) {
-    if (v < kSmallValues) {
-      ++small_[v];
-    } else {
-      large_.push_back(v);
+  // Adds values[0, size). Zeros and ones, the common counts of sparse
+  // tables, are counted in a register: incrementing one memory slot for each
+  // would make every add wait for the one before.
+  void add(const int64_t* values, int64_t size) {
+    int64_t* small = small_.data();
+    int64_t ones = 0;
+    for (int64_t i = 0; i < size; ++i) {
+      const int64_t v = values[i];
+      if (v <= 1) {
+        ones += v;
+      } else if (v < kSmallValues) {
+        ++small[v];
+      } else {
+        large_.push_back(v);
+      }
     }
+    small[1] += ones;
   }
   void add(const CountTally& other) {
     for (int64_t v = 0; v < kSmallValues; ++v) small_[v] += other.small_[v];
@@ -115,9 +126,8 @@ inline CountTally tally_of(const int64_t* values, int64_t size, int64_t min_chun
   std::vector<CountTally> tallies(chunk_count);
   at::parallel_for(0, chunk_count, 1, [&](int64_t first, int64_t last) {
     for (int64_t c = first; c < last; ++c) {
-      for (int64_t i = size * c / chunk_count, end = size * (c + 1) / chunk_count; i < end; ++i) {
-        tallies[c].add(values[i]);
-      }
+      const int64_t begin = size * c / chunk_count, end = size * (c + 1) / chunk_count;
+      tallies[c].add(values + begin, end - begin);
     }
   });
   for (int64_t c = 1; c < chunk_count; ++c) tallies[0].add(tallies[c]);

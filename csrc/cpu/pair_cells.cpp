@@ -556,10 +556,20 @@ at::Tensor listed_marginals(const PairCells& cells) {
   chunks.run([&](int64_t c, int64_t begin, int64_t end) {
     int64_t* row_sums = base + c * (rows + cols);
     int64_t* col_sums = row_sums + rows;
+    // A row's sum builds in a register: adding each cell to its memory slot
+    // would make every add wait for the one before.
+    uint64_t current_row = keys[begin] / static_cast<uint64_t>(cols);
+    int64_t row_sum = 0;
     for_each_cell(keys, static_cast<uint64_t>(cols), begin, end, [&](int64_t i, uint64_t row, uint64_t col) {
-      row_sums[row] += counts[i];
+      if (row != current_row) {
+        row_sums[current_row] += row_sum;
+        row_sum = 0;
+        current_row = row;
+      }
+      row_sum += counts[i];
       col_sums[col] += counts[i];
     });
+    row_sums[current_row] += row_sum;
   });
   return chunks.count == 1 ? storage[0] : storage.sum(0);
 }
@@ -584,9 +594,9 @@ at::Tensor summarize_dense(const CountedCells& cells, CountTally& cell_tally) {
     for (int64_t block_begin = begin; block_begin < end; block_begin += kSumBlock) {
       const int64_t block_size = std::min(kSumBlock, end - block_begin);
       dense.sum_into(block_begin, block_begin + block_size, block.data());
+      tally.add(block.data(), block_size);
       for (int64_t k = 0; k < block_size; ++k) {
         const int64_t count = block[k];
-        tally.add(count);
         row_sum += count;
         col_sums[col] += count;
         if (++col == cols) {
