@@ -9,8 +9,6 @@
 // itself, which bounds the error of the result (see mutual_info_from_cells).
 #pragma once
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -119,19 +117,5 @@ class CountTally {
   std::vector<int64_t> small_;
   std::vector<int64_t> large_;
 };
-
-// The tally of values[0, size), built per chunk in parallel.
-inline CountTally tally_of(const int64_t* values, int64_t size, int64_t min_chunk) {
-  const int64_t chunk_count = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), size / min_chunk));
-  std::vector<CountTally> tallies(chunk_count);
-  at::parallel_for(0, chunk_count, 1, [&](int64_t first, int64_t last) {
-    for (int64_t c = first; c < last; ++c) {
-      const int64_t begin = size * c / chunk_count, end = size * (c + 1) / chunk_count;
-      tallies[c].add(values + begin, end - begin);
-    }
-  });
-  for (int64_t c = 1; c < chunk_count; ++c) tallies[0].add(tallies[c]);
-  return std::move(tallies[0]);
-}
 
 }  // namespace clustering_metrics::cpu

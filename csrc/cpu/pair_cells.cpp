@@ -541,21 +541,50 @@ PairCells listed_cells(const CountedCells& cells) {
   return listed;
 }
 
-// Row sums then column sums of listed cells, in one int64 tensor of
-// rows + cols entries. Private sums per chunk only when each chunk has more
-// cells than the sums have entries, so they never cost more than the cells.
-at::Tensor listed_marginals(const PairCells& cells) {
-  const int64_t rows = cells.pred_index.size;
-  const int64_t cols = cells.target_index.size;
-  const int64_t nnz = cells.keys.numel();
-  const uint64_t* keys = key_ptr(cells.keys);
-  const int64_t* counts = cells.counts.const_data_ptr<int64_t>();
-  Chunks chunks(nnz, std::max<int64_t>(kMinChunk, rows + cols));
+// Chunks of n items that may each keep private row and column sums: each
+// covers at least rows + cols items, so the sums never cost more than the
+// items.
+Chunks marginal_chunks(int64_t n, int64_t rows, int64_t cols) {
+  return Chunks(n, std::max<int64_t>(kMinChunk, rows + cols));
+}
+
+// Runs body(c, begin, end, row_sums, col_sums) on each chunk with its
+// private zeroed sums, and returns row sums then column sums, all chunks
+// added, in one int64 tensor of rows + cols entries.
+template <typename Body>
+at::Tensor sum_marginals(const Chunks& chunks, int64_t rows, int64_t cols, Body&& body) {
   at::Tensor storage = at::zeros({chunks.count, rows + cols}, at::kLong);
   int64_t* base = storage.data_ptr<int64_t>();
   chunks.run([&](int64_t c, int64_t begin, int64_t end) {
     int64_t* row_sums = base + c * (rows + cols);
-    int64_t* col_sums = row_sums + rows;
+    body(c, begin, end, row_sums, row_sums + rows);
+  });
+  return chunks.count == 1 ? storage[0] : storage.sum(0);
+}
+
+// The tallies of all chunks, added.
+CountTally merged(std::vector<CountTally>& tallies) {
+  for (size_t c = 1; c < tallies.size(); ++c) tallies[0].add(tallies[c]);
+  return std::move(tallies[0]);
+}
+
+// The tally of values[0, size), built per chunk in parallel.
+CountTally tally_of(const int64_t* values, int64_t size) {
+  Chunks chunks(size);
+  std::vector<CountTally> tallies(chunks.count);
+  chunks.run([&](int64_t c, int64_t begin, int64_t end) { tallies[c].add(values + begin, end - begin); });
+  return merged(tallies);
+}
+
+// The marginals of listed cells, as sum_marginals returns them.
+at::Tensor listed_marginals(const PairCells& cells) {
+  const int64_t rows = cells.pred_index.size;
+  const int64_t cols = cells.target_index.size;
+  const uint64_t* keys = key_ptr(cells.keys);
+  const int64_t* counts = cells.counts.const_data_ptr<int64_t>();
+  const Chunks chunks = marginal_chunks(cells.keys.numel(), rows, cols);
+  return sum_marginals(chunks, rows, cols, [&](int64_t, int64_t begin, int64_t end, int64_t* row_sums,
+                                               int64_t* col_sums) {
     // A row's sum builds in a register: adding each cell to its memory slot
     // would make every add wait for the one before.
     uint64_t current_row = keys[begin] / static_cast<uint64_t>(cols);
@@ -571,30 +600,26 @@ at::Tensor listed_marginals(const PairCells& cells) {
     });
     row_sums[current_row] += row_sum;
   });
-  return chunks.count == 1 ? storage[0] : storage.sum(0);
 }
 
-// One pass over dense tables: the marginals as listed_marginals returns
-// them, and the tally of all cell counts. Counts are summed from the tables
-// a block at a time into a buffer that stays in L1.
+// One pass over dense tables: the marginals as sum_marginals returns them,
+// and the tally of all cell counts. Counts are summed from the tables a
+// block at a time into a buffer that stays in L1.
 at::Tensor summarize_dense(const CountedCells& cells, CountTally& cell_tally) {
   constexpr int64_t kSumBlock = 1 << 10;
   const int64_t rows = cells.pred_index.size;
   const int64_t cols = cells.target_index.size;
   const DenseCounts& dense = cells.dense;
-  Chunks chunks(dense.num_cells, std::max<int64_t>(kMinChunk, rows + cols));
-  at::Tensor storage = at::zeros({chunks.count, rows + cols}, at::kLong);
+  const Chunks chunks = marginal_chunks(dense.num_cells, rows, cols);
   std::vector<CountTally> tallies(chunks.count);
-  chunks.run([&](int64_t c, int64_t begin, int64_t end) {
-    int64_t* row_sums = storage.data_ptr<int64_t>() + c * (rows + cols);
-    int64_t* col_sums = row_sums + rows;
-    CountTally& tally = tallies[c];
+  at::Tensor marginals = sum_marginals(chunks, rows, cols, [&](int64_t c, int64_t begin, int64_t end,
+                                                               int64_t* row_sums, int64_t* col_sums) {
     std::array<int64_t, kSumBlock> block;
     int64_t row = begin / cols, col = begin % cols, row_sum = 0;
     for (int64_t block_begin = begin; block_begin < end; block_begin += kSumBlock) {
       const int64_t block_size = std::min(kSumBlock, end - block_begin);
       dense.sum_into(block_begin, block_begin + block_size, block.data());
-      tally.add(block.data(), block_size);
+      tallies[c].add(block.data(), block_size);
       for (int64_t k = 0; k < block_size; ++k) {
         const int64_t count = block[k];
         row_sum += count;
@@ -608,9 +633,8 @@ at::Tensor summarize_dense(const CountedCells& cells, CountTally& cell_tally) {
     }
     if (col != 0) row_sums[row] += row_sum;
   });
-  for (int64_t c = 1; c < chunks.count; ++c) tallies[0].add(tallies[c]);
-  cell_tally = std::move(tallies[0]);
-  return chunks.count == 1 ? storage[0] : storage.sum(0);
+  cell_tally = merged(tallies);
+  return marginals;
 }
 
 // Writes each cell's pred label (for_pred) or target label as T.
@@ -723,13 +747,13 @@ double mutual_info_from_cells(const CountedCells& cells) {
   // only on the histogram, not on whether it came as a list or as dense
   // tables, so every op returns the same bits for the same data.
   if (!cells.is_dense() && cells.keys.numel() >= kTermBlock) {
-    cell_tally = tally_of(cells.counts.const_data_ptr<int64_t>(), cells.keys.numel(), kMinChunk);
+    cell_tally = tally_of(cells.counts.const_data_ptr<int64_t>(), cells.keys.numel());
   }
   const CountLogCountSum cell_sum = cell_tally.sum();
   if (cell_sum.nonzero >= kTermBlock && extended_precision_active()) {
     const long double total_log_total = static_cast<long double>(total) * std::log(static_cast<long double>(total));
     const long double marginal_sum =
-        tally_of(row_sums, rows, kMinChunk).sum().sum + tally_of(col_sums, cols, kMinChunk).sum().sum;
+        tally_of(row_sums, rows).sum().sum + tally_of(col_sums, cols).sum().sum;
     const double mi = finish_mutual_info(static_cast<double>((total_log_total + cell_sum.sum) - marginal_sum), total);
     const double error_bound = 2 * kExtendedSumRelativeError *
                                static_cast<double>(total_log_total + cell_sum.sum + marginal_sum) /
