@@ -33,6 +33,12 @@ def write_labels(directory, name, labels, header=None):
     return str(path)
 
 
+def write_text(directory, name, text):
+    """Write ``text`` verbatim to ``name``; returns the path."""
+    (directory / name).write_text(text)
+    return str(directory / name)
+
+
 def run_cli(argv, capsys):
     status = cli.main(argv)
     captured = capsys.readouterr()
@@ -138,13 +144,11 @@ def _float_npy(tmp_path):
 
 
 def _float_csv(tmp_path):
-    (tmp_path / "bad.csv").write_text("1\n2.5\n3\n")
-    return str(tmp_path / "bad.csv")
+    return write_text(tmp_path, "bad.csv", "1\n2.5\n3\n")
 
 
 def _word_txt(tmp_path):
-    (tmp_path / "bad.txt").write_text("label\n1\ncat\n")
-    return str(tmp_path / "bad.txt")
+    return write_text(tmp_path, "bad.txt", "label\n1\ncat\n")
 
 
 def _two_d_npy(tmp_path):
@@ -165,8 +169,7 @@ def _dict_pt(tmp_path):
 
 
 def _text_as_npy(tmp_path):
-    (tmp_path / "bad.npy").write_text("1\n2\n")
-    return str(tmp_path / "bad.npy")
+    return write_text(tmp_path, "bad.npy", "1\n2\n")
 
 
 def _object_npy(tmp_path):
@@ -175,13 +178,11 @@ def _object_npy(tmp_path):
 
 
 def _text_as_pt(tmp_path):
-    (tmp_path / "bad.pt").write_text("1\n2\n")
-    return str(tmp_path / "bad.pt")
+    return write_text(tmp_path, "bad.pt", "1\n2\n")
 
 
 def _unknown_extension(tmp_path):
-    (tmp_path / "labels.parquet").write_text("1\n2\n")
-    return str(tmp_path / "labels.parquet")
+    return write_text(tmp_path, "labels.parquet", "1\n2\n")
 
 
 def _missing(tmp_path):
@@ -189,8 +190,7 @@ def _missing(tmp_path):
 
 
 def _empty_csv(tmp_path):
-    (tmp_path / "empty.csv").write_text("")
-    return str(tmp_path / "empty.csv")
+    return write_text(tmp_path, "empty.csv", "")
 
 
 def _binary_csv(tmp_path):
@@ -199,8 +199,7 @@ def _binary_csv(tmp_path):
 
 
 def _two_columns(tmp_path):
-    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
-    return str(tmp_path / "bad.csv")
+    return write_text(tmp_path, "bad.csv", "a,b\n1,2\n")
 
 
 @pytest.mark.parametrize(
