@@ -9,11 +9,12 @@ Markdown table, a CSV and a log-log plot of time against N.
     python benchmarks/bench.py [--quick] [--device cpu|cuda] [--sizes 100000,1000000]
         [--clusters 10,1000,100000] [--dtypes int64,int32]
         [--peers ours,op,torchmetrics,sklearn,numpy,floor] [--spread/--no-spread]
-        [--repeats R] [--out DIR]
+        [--repeats R] [--min-time S] [--out DIR]
 
 On the CPU every (implementation, case) runs in its own forked child, so that
 its peak RSS growth is its own and an out-of-memory kill costs one row, not the
-run. OpenMP does not survive a fork: a child whose parent ever entered a
+run; ours and the floor share a child and are timed in alternation, so that the
+ratio the targets check is not skewed by a busy spell that hits only one of them. OpenMP does not survive a fork: a child whose parent ever entered a
 parallel region hangs in its first one. The parent therefore makes its labels
 with numpy and never runs a torch kernel on the CPU; all torch work happens in
 the children.
@@ -60,12 +61,15 @@ except ImportError:
 warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
 
 PEERS = ("ours", "op", "torchmetrics", "sklearn", "numpy", "floor")
-DEFAULTS = {"sizes": [10**5, 10**6, 10**7], "clusters": [10, 1000, 10**5], "dtypes": ["int64", "int32"], "repeats": 5}
-QUICK_DEFAULTS = {"sizes": [10**5, 10**6], "clusters": [10, 1000], "dtypes": ["int64", "int32"], "repeats": 2}
+DEFAULTS = {"sizes": [10**5, 10**6, 10**7], "clusters": [10, 1000, 10**5], "dtypes": ["int64", "int32"], "repeats": 5,
+            "min_time": 1.0}
+QUICK_DEFAULTS = {"sizes": [10**5, 10**6], "clusters": [10, 1000], "dtypes": ["int64", "int32"], "repeats": 2,
+                  "min_time": 0.2}
 SPREAD_CLUSTERS = 1000
 SPREAD_MAX_SIZE = 10**6  # the spread case is about label range, not scale
 NUMPY_MAX_CELLS = 2**26  # a 512 MiB int64 dense table
 SLOW_CALL_S = 1.0  # a peer slower than this is timed once after its probe call
+MAX_ROUNDS = 1000  # of timed calls, however fast the calls are
 CALL_BUDGET_S = 60.0  # a call slower than this is not repeated: its probe is its only timing
 CHILD_TIMEOUT_S = 10 * CALL_BUDGET_S
 SEED = 0
@@ -278,34 +282,56 @@ def _as_float(value: object) -> Optional[float]:
     return float(value.item() if isinstance(value, torch.Tensor) else value)
 
 
-def measure(impl: str, inputs: Inputs, meter: Union[CpuMeter, CudaMeter], repeats: int) -> dict:
-    """Probe call (memory, warm-up and budget), then the timed repeats."""
-    fn = IMPLEMENTATIONS[impl]
-    outputs = []
-    meter.start()
-    probe_s = meter.timed(lambda: outputs.append(fn(inputs)))
-    peak = meter.peak_extra_bytes()
-    value = _as_float(outputs.pop())
-    if probe_s > CALL_BUDGET_S:
-        return {"times_s": [probe_s], "peak": peak, "value": value, "note": f"single cold call > {CALL_BUDGET_S:.0f} s"}
-    count = 1 if probe_s > SLOW_CALL_S else repeats
-    times = [meter.timed(lambda: fn(inputs)) for _ in range(count)]
-    return {"times_s": times, "peak": peak, "value": value, "note": ""}
+def measure(impls: Sequence[str], inputs: Inputs, meter: Union[CpuMeter, CudaMeter], repeats: int,
+            min_time_s: float) -> Dict[str, dict]:
+    """Probe call of each implementation (memory, warm-up and budget), then their timed calls in rounds.
+
+    Each round times every implementation once, in turn, so implementations measured together see the
+    same spells of a busy machine. Rounds continue until there are `repeats` of them and they took
+    `min_time_s`, so a short stall cannot carry a median on its own.
+    """
+    outcomes, timed = {}, []
+    for impl in impls:
+        fn = IMPLEMENTATIONS[impl]
+        outputs = []
+        meter.start()
+        probe_s = meter.timed(lambda: outputs.append(fn(inputs)))
+        outcome = {"times_s": [], "peak": meter.peak_extra_bytes(), "value": _as_float(outputs.pop()), "note": ""}
+        if probe_s > CALL_BUDGET_S:
+            outcome.update(times_s=[probe_s], note=f"single cold call > {CALL_BUDGET_S:.0f} s")
+        elif probe_s > SLOW_CALL_S:
+            outcome["times_s"] = [meter.timed(lambda: fn(inputs))]
+        else:
+            timed.append(impl)
+        outcomes[impl] = outcome
+    spent_s, rounds = 0.0, 0
+    while timed and rounds < MAX_ROUNDS and (rounds < repeats or spent_s < min_time_s):
+        for impl in timed:
+            seconds = meter.timed(lambda: IMPLEMENTATIONS[impl](inputs))
+            outcomes[impl]["times_s"].append(seconds)
+            spent_s += seconds
+        rounds += 1
+    if len(impls) > 1:
+        for impl in timed:
+            others = " and ".join(other for other in timed if other != impl)
+            if others:
+                outcomes[impl]["note"] = f"timed in alternation with {others}"
+    return outcomes
 
 
-def _child(connection, impl: str, inputs: Inputs, repeats: int) -> None:
+def _child(connection, impls: Sequence[str], inputs: Inputs, repeats: int, min_time_s: float) -> None:
     try:
-        connection.send(measure(impl, inputs, CpuMeter(), repeats))
+        connection.send(measure(impls, inputs, CpuMeter(), repeats, min_time_s))
     except (RuntimeError, MemoryError) as err:
         connection.send({"error": f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"})
     connection.close()
 
 
-def measure_in_child(impl: str, inputs: Inputs, repeats: int) -> dict:
+def measure_in_child(impls: Sequence[str], inputs: Inputs, repeats: int, min_time_s: float) -> dict:
     """`measure` in a forked child: its peak RSS is its own, and a crash or OOM kill is reported, not fatal."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(sender, impl, inputs, repeats))
+    child = context.Process(target=_child, args=(sender, impls, inputs, repeats, min_time_s))
     child.start()
     sender.close()
     if not receiver.poll(CHILD_TIMEOUT_S):
@@ -324,21 +350,37 @@ def measure_in_child(impl: str, inputs: Inputs, repeats: int) -> dict:
     return message
 
 
-def run_case(impl: str, case: Case, inputs: Inputs, device: str, repeats: int) -> Result:
-    reason = skip_reason(impl, case, inputs, device)
-    if reason:
-        return Result(device, case, impl, [], skipped=reason)
-    if device == "cpu":
-        outcome = measure_in_child(impl, inputs, repeats)
-    else:
+def timing_groups(peers: Sequence[str]) -> List[List[str]]:
+    """Implementations measured together. Ours is timed in alternation with the floor, because the
+    target compares the two: timed apart, a busy spell that hits only one of them skews the ratio."""
+    if "ours" in peers and "floor" in peers:
+        return [["ours", "floor"]] + [[impl] for impl in peers if impl not in ("ours", "floor")]
+    return [[impl] for impl in peers]
+
+
+def run_group(impls: Sequence[str], case: Case, inputs: Inputs, device: str, repeats: int,
+              min_time_s: float) -> List[Result]:
+    skipped = {impl: skip_reason(impl, case, inputs, device) for impl in impls}
+    runnable = [impl for impl in impls if not skipped[impl]]
+    outcomes = {}
+    if runnable and device == "cpu":
+        outcomes = measure_in_child(runnable, inputs, repeats, min_time_s)
+    elif runnable:
         try:
-            outcome = measure(impl, inputs, CudaMeter(), repeats)
+            outcomes = measure(runnable, inputs, CudaMeter(), repeats, min_time_s)
         except (RuntimeError, MemoryError) as err:  # torch.OutOfMemoryError is a RuntimeError
             torch.cuda.empty_cache()
-            outcome = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"}
-    if "error" in outcome:
-        return Result(device, case, impl, [], skipped=outcome["error"])
-    return Result(device, case, impl, outcome["times_s"], outcome["peak"], outcome["value"], note=outcome["note"])
+            outcomes = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"}
+    results = []
+    for impl in impls:
+        reason = skipped[impl] or outcomes.get("error")
+        if reason:
+            results.append(Result(device, case, impl, [], skipped=reason))
+            continue
+        outcome = outcomes[impl]
+        results.append(Result(device, case, impl, outcome["times_s"], outcome["peak"], outcome["value"],
+                              note=outcome["note"]))
+    return results
 
 
 # ----------------------------------------------------------------------------- progress
@@ -567,7 +609,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--peers", type=_name_list(PEERS), default=list(PEERS))
     parser.add_argument("--spread", action=argparse.BooleanOptionalAction, default=True,
                         help=f"add K={SPREAD_CLUSTERS} labels spread over the whole int64 range")
-    parser.add_argument("--repeats", type=int, help="timed calls per implementation after its warm-up")
+    parser.add_argument("--repeats", type=int, help="least number of timed calls per implementation after its warm-up")
+    parser.add_argument("--min-time", type=float, dest="min_time",
+                        help="least seconds of timed calls per case and timing group (default 1, --quick 0.2)")
     parser.add_argument("--out", type=Path, default=_CHECKOUT / "benchmarks" / "results",
                         help="output folder (default: benchmarks/results)")
     args = parser.parse_args(argv)
@@ -589,10 +633,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     bar = progress_bar(len(cases) * len(args.peers))
     for case in cases:
         inputs = make_inputs(case, args.device)
-        for impl in args.peers:
-            bar.set_description(f"{case.label} {impl}")
-            results.append(run_case(impl, case, inputs, args.device, args.repeats))
-            bar.update(1)
+        case_results = []
+        for group in timing_groups(args.peers):
+            bar.set_description(f"{case.label} {' + '.join(group)}")
+            case_results += run_group(group, case, inputs, args.device, args.repeats, args.min_time)
+            bar.update(len(group))
+        results += sorted(case_results, key=lambda r: args.peers.index(r.impl))
         del inputs
     bar.close()
     elapsed = time.perf_counter() - started
@@ -604,8 +650,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     header = (
         f"# Mutual information score benchmark ({args.device}{threads})\n\n"
         f"clustering_metrics from `{Path(clustering_metrics.__file__).parent}`, torch {torch.__version__}; "
-        f"median of up to {args.repeats} timed calls after a warm-up call "
-        f"(1 for calls over {SLOW_CALL_S:.0f} s); run took {elapsed:.0f} s; {load}.\n\n"
+        f"median of the timed calls after a warm-up call: at least {args.repeats} and at least "
+        f"{args.min_time:g} s of them (1 for calls over {SLOW_CALL_S:.0f} s); ours and the floor are timed in "
+        f"alternation; run took {elapsed:.0f} s; {load}.\n\n"
         "`time / ours` is the median time divided by ours (the functional): above 1, ours is faster. "
         "`peak extra memory` is the peak growth, during one call, of "
         + ("the CUDA allocator's allocated bytes.\n" if args.device == "cuda" else "the RSS of a forked child.\n")
