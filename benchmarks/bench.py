@@ -14,7 +14,8 @@ Markdown table, a CSV and a log-log plot of time against N.
 On the CPU every (implementation, case) runs in its own forked child, so that
 its peak RSS growth is its own and an out-of-memory kill costs one row, not the
 run; ours and the floor share a child and are timed in alternation, so that the
-ratio the targets check is not skewed by a busy spell that hits only one of them. OpenMP does not survive a fork: a child whose parent ever entered a
+ratio the targets check is not skewed by a busy spell that hits only one of
+them. OpenMP does not survive a fork: a child whose parent ever entered a
 parallel region hangs in its first one. The parent therefore makes its labels
 with numpy and never runs a torch kernel on the CPU; all torch work happens in
 the children.
@@ -311,11 +312,10 @@ def measure(impls: Sequence[str], inputs: Inputs, meter: Union[CpuMeter, CudaMet
             outcomes[impl]["times_s"].append(seconds)
             spent_s += seconds
         rounds += 1
-    if len(impls) > 1:
-        for impl in timed:
-            others = " and ".join(other for other in timed if other != impl)
-            if others:
-                outcomes[impl]["note"] = f"timed in alternation with {others}"
+    for impl in timed:
+        others = " and ".join(other for other in timed if other != impl)
+        if others:
+            outcomes[impl]["note"] = f"timed in alternation with {others}"
     return outcomes
 
 
@@ -647,12 +647,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     threads = "" if args.device == "cuda" else f", {torch.get_num_threads()} torch threads"
+    alternated = "; ours and the floor are timed in alternation" if "ours" in args.peers and "floor" in args.peers else ""
     header = (
         f"# Mutual information score benchmark ({args.device}{threads})\n\n"
         f"clustering_metrics from `{Path(clustering_metrics.__file__).parent}`, torch {torch.__version__}; "
         f"median of the timed calls after a warm-up call: at least {args.repeats} and at least "
-        f"{args.min_time:g} s of them (1 for calls over {SLOW_CALL_S:.0f} s); ours and the floor are timed in "
-        f"alternation; run took {elapsed:.0f} s; {load}.\n\n"
+        f"{args.min_time:g} s of them (1 for calls over {SLOW_CALL_S:.0f} s){alternated}; "
+        f"run took {elapsed:.0f} s; {load}.\n\n"
         "`time / ours` is the median time divided by ours (the functional): above 1, ours is faster. "
         "`peak extra memory` is the peak growth, during one call, of "
         + ("the CUDA allocator's allocated bytes.\n" if args.device == "cuda" else "the RSS of a forked child.\n")
