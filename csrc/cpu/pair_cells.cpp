@@ -576,37 +576,49 @@ CountTally tally_of(const int64_t* values, int64_t size) {
   return merged(tallies);
 }
 
-// The marginals of listed cells, as sum_marginals returns them.
-at::Tensor listed_marginals(const PairCells& cells) {
+// Cells are summarized a block at a time, so that each block's counts are
+// tallied while they are still in L1.
+constexpr int64_t kSummaryBlock = 1 << 10;
+
+// One pass over listed cells: the marginals as sum_marginals returns them,
+// and the tally of all cell counts.
+at::Tensor summarize_listed(const PairCells& cells, CountTally& cell_tally) {
   const int64_t rows = cells.pred_index.size;
   const int64_t cols = cells.target_index.size;
   const uint64_t* keys = key_ptr(cells.keys);
   const int64_t* counts = cells.counts.const_data_ptr<int64_t>();
   const Chunks chunks = marginal_chunks(cells.keys.numel(), rows, cols);
-  return sum_marginals(chunks, rows, cols, [&](int64_t, int64_t begin, int64_t end, int64_t* row_sums,
-                                               int64_t* col_sums) {
+  std::vector<CountTally> tallies(chunks.count);
+  at::Tensor marginals = sum_marginals(chunks, rows, cols, [&](int64_t c, int64_t begin, int64_t end,
+                                                               int64_t* row_sums, int64_t* col_sums) {
     // A row's sum builds in a register: adding each cell to its memory slot
     // would make every add wait for the one before.
     uint64_t current_row = keys[begin] / static_cast<uint64_t>(cols);
     int64_t row_sum = 0;
-    for_each_cell(keys, static_cast<uint64_t>(cols), begin, end, [&](int64_t i, uint64_t row, uint64_t col) {
-      if (row != current_row) {
-        row_sums[current_row] += row_sum;
-        row_sum = 0;
-        current_row = row;
-      }
-      row_sum += counts[i];
-      col_sums[col] += counts[i];
-    });
+    for (int64_t block_begin = begin; block_begin < end; block_begin += kSummaryBlock) {
+      const int64_t block_end = std::min(end, block_begin + kSummaryBlock);
+      for_each_cell(keys, static_cast<uint64_t>(cols), block_begin, block_end,
+                    [&](int64_t i, uint64_t row, uint64_t col) {
+                      if (row != current_row) {
+                        row_sums[current_row] += row_sum;
+                        row_sum = 0;
+                        current_row = row;
+                      }
+                      row_sum += counts[i];
+                      col_sums[col] += counts[i];
+                    });
+      tallies[c].add(counts + block_begin, block_end - block_begin);
+    }
     row_sums[current_row] += row_sum;
   });
+  cell_tally = merged(tallies);
+  return marginals;
 }
 
 // One pass over dense tables: the marginals as sum_marginals returns them,
-// and the tally of all cell counts. Counts are summed from the tables a
-// block at a time into a buffer that stays in L1.
+// and the tally of all cell counts. Counts are summed from the tables into a
+// buffer that stays in L1.
 at::Tensor summarize_dense(const CountedCells& cells, CountTally& cell_tally) {
-  constexpr int64_t kSumBlock = 1 << 10;
   const int64_t rows = cells.pred_index.size;
   const int64_t cols = cells.target_index.size;
   const DenseCounts& dense = cells.dense;
@@ -614,10 +626,10 @@ at::Tensor summarize_dense(const CountedCells& cells, CountTally& cell_tally) {
   std::vector<CountTally> tallies(chunks.count);
   at::Tensor marginals = sum_marginals(chunks, rows, cols, [&](int64_t c, int64_t begin, int64_t end,
                                                                int64_t* row_sums, int64_t* col_sums) {
-    std::array<int64_t, kSumBlock> block;
+    std::array<int64_t, kSummaryBlock> block;
     int64_t row = begin / cols, col = begin % cols, row_sum = 0;
-    for (int64_t block_begin = begin; block_begin < end; block_begin += kSumBlock) {
-      const int64_t block_size = std::min(kSumBlock, end - block_begin);
+    for (int64_t block_begin = begin; block_begin < end; block_begin += kSummaryBlock) {
+      const int64_t block_size = std::min(kSummaryBlock, end - block_begin);
       dense.sum_into(block_begin, block_begin + block_size, block.data());
       tallies[c].add(block.data(), block_size);
       for (int64_t k = 0; k < block_size; ++k) {
@@ -732,7 +744,8 @@ double mutual_info_from_cells(const CountedCells& cells) {
   const int64_t rows = cells.pred_index.size;
   const int64_t cols = cells.target_index.size;
   CountTally cell_tally;
-  const at::Tensor marginals = cells.is_dense() ? summarize_dense(cells, cell_tally) : listed_marginals(cells);
+  const at::Tensor marginals =
+      cells.is_dense() ? summarize_dense(cells, cell_tally) : summarize_listed(cells, cell_tally);
   const int64_t* row_sums = marginals.const_data_ptr<int64_t>();
   const int64_t* col_sums = row_sums + rows;
 
@@ -746,9 +759,6 @@ double mutual_info_from_cells(const CountedCells& cells) {
   // MIs, where the sums cancel most, take the exact form. The choice depends
   // only on the histogram, not on whether it came as a list or as dense
   // tables, so every op returns the same bits for the same data.
-  if (!cells.is_dense() && cells.keys.numel() >= kTermBlock) {
-    cell_tally = tally_of(cells.counts.const_data_ptr<int64_t>(), cells.keys.numel());
-  }
   const CountLogCountSum cell_sum = cell_tally.sum();
   if (cell_sum.nonzero >= kTermBlock && extended_precision_active()) {
     const long double total_log_total = static_cast<long double>(total) * std::log(static_cast<long double>(total));
