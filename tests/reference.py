@@ -34,15 +34,21 @@ def contingency_numpy(preds, target):
     return {(int(u), int(v)): int(n) for (u, v), n in zip(unique, counts)}
 
 
+def marginals(table):
+    """Row and column sums of a {(u, v): n} table, as Counters."""
+    row, col = Counter(), Counter()
+    for (u, v), n in table.items():
+        row[u] += n
+        col[v] += n
+    return row, col
+
+
 def mutual_info_exact(table, digits=40):
     """MI of a {(u, v): n} table with mpmath at `digits` significant digits."""
     if not table:
         return mpmath.mpf(0)
+    row, col = marginals(table)
     with mpmath.workdps(digits):
-        row, col = Counter(), Counter()
-        for (u, v), n in table.items():
-            row[u] += n
-            col[v] += n
         total = sum(table.values())
         mi = mpmath.mpf(0)
         for (u, v), n in table.items():
@@ -59,10 +65,7 @@ def mutual_info_exact_from_entropies(table, digits=40):
     """
     if not table:
         return mpmath.mpf(0)
-    row, col = Counter(), Counter()
-    for (u, v), n in table.items():
-        row[u] += n
-        col[v] += n
+    row, col = marginals(table)
     with mpmath.workdps(digits):
 
         def sum_n_log_n(counts):
