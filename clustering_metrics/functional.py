@@ -1,11 +1,36 @@
-"""Functional interface, a drop-in for ``torchmetrics.functional.clustering``."""
+"""Functional interface, a drop-in for ``torchmetrics.functional.clustering``.
+
+Every function checks its labels as torchmetrics does, builds one contingency
+summary of them (:mod:`clustering_metrics.summary`) and applies its formula
+(:mod:`clustering_metrics.formulas`). Results have torch's default float dtype
+and the device of ``preds``.
+"""
+
+import numbers
+from typing import Dict, Literal, Optional, Sequence
 
 import torch
 from torch import Tensor
 
-from clustering_metrics import ops
+from clustering_metrics import formulas, ops
+from clustering_metrics.formulas.information import AVERAGE_METHODS
+from clustering_metrics.summary import contingency_summary
 
-__all__ = ["mutual_info_score", "check_cluster_labels"]
+__all__ = [
+    "adjusted_mutual_info_score",
+    "adjusted_rand_score",
+    "check_cluster_labels",
+    "clustering_scores",
+    "completeness_score",
+    "fowlkes_mallows_index",
+    "homogeneity_score",
+    "mutual_info_score",
+    "normalized_mutual_info_score",
+    "rand_score",
+    "v_measure_score",
+]
+
+AverageMethod = Literal["min", "geometric", "arithmetic", "max"]
 
 
 def check_cluster_labels(preds: Tensor, target: Tensor) -> None:
@@ -25,14 +50,35 @@ def check_cluster_labels(preds: Tensor, target: Tensor) -> None:
         raise RuntimeError(f"Expected `preds` and `target` on the same device but got {preds.device} and {target.device}.")
 
 
+def check_average_method(average_method: str) -> None:
+    """torchmetrics' check of ``average_method``, with its message."""
+    if average_method not in AVERAGE_METHODS:
+        raise ValueError(
+            "Expected argument `average_method` to be one of  `min`, `geometric`, `arithmetic`, `max`,"
+            f"but got {average_method}"
+        )
+
+
+def check_beta(beta: float) -> None:
+    """``beta`` weighs homogeneity against completeness: a positive real number."""
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta > 0:
+        raise ValueError(f"Argument `beta` should be a positive float. Got {beta}.")
+
+
+def _score(preds: Tensor, target: Tensor, metric: str, average_method: str = "arithmetic", beta: float = 1.0) -> Tensor:
+    check_cluster_labels(preds, target)
+    summary = contingency_summary(preds, target, expected_mutual_info=formulas.needs_expected_mutual_info([metric]))
+    return formulas.METRICS[metric](summary, average_method, beta).to(torch.get_default_dtype())
+
+
 def mutual_info_score(preds: Tensor, target: Tensor) -> Tensor:
     """Mutual information between two clusterings, computed exactly.
 
     MI(U, V) = sum_ij (n_ij / N) log(N n_ij / (a_i b_j)), natural log, where
     n_ij counts samples with pred label i and target label j, and a_i, b_j
-    are the cluster sizes. Counts and products are exact integers; each term
-    is evaluated in float64, and the result is returned in torch's default
-    dtype on the device of ``preds``.
+    are the cluster sizes. Counts and products are exact integers; the result
+    is within 1e-13 relative of the exact value (see the README), in torch's
+    default dtype on the device of ``preds``.
 
     Args:
         preds: 1-d integer tensor of predicted cluster labels.
@@ -46,3 +92,134 @@ def mutual_info_score(preds: Tensor, target: Tensor) -> Tensor:
     """
     check_cluster_labels(preds, target)
     return ops.mutual_info_score(preds, target).to(torch.get_default_dtype())
+
+
+def normalized_mutual_info_score(preds: Tensor, target: Tensor, average_method: AverageMethod = "arithmetic") -> Tensor:
+    """MI normalised by a mean of the two entropies: ``min``, ``geometric``, ``arithmetic`` or ``max``.
+
+    1 for a perfect match (two single clusters and empty input included), 0 when the MI is 0.
+
+    Example:
+        >>> import torch
+        >>> from clustering_metrics.functional import normalized_mutual_info_score
+        >>> normalized_mutual_info_score(torch.tensor([2, 1, 0, 1, 0]), torch.tensor([0, 2, 1, 1, 0]))
+        tensor(0.4744)
+    """
+    check_average_method(average_method)
+    return _score(preds, target, "normalized_mutual_info_score", average_method=average_method)
+
+
+def adjusted_mutual_info_score(preds: Tensor, target: Tensor, average_method: AverageMethod = "arithmetic") -> Tensor:
+    """MI adjusted for chance: (MI - E[MI]) / (mean(H(preds), H(target)) - E[MI]).
+
+    E[MI] is the MI expected under random labelings with the same cluster
+    sizes, computed exactly (see the README for the method and its error
+    bound). 1 for a perfect match; 0 when one side is one cluster or all
+    singletons.
+
+    Example:
+        >>> import torch
+        >>> from clustering_metrics.functional import adjusted_mutual_info_score
+        >>> adjusted_mutual_info_score(torch.tensor([2, 1, 0, 1, 0]), torch.tensor([0, 2, 1, 1, 0]))
+        tensor(-0.2500)
+    """
+    check_average_method(average_method)
+    return _score(preds, target, "adjusted_mutual_info_score", average_method=average_method)
+
+
+def rand_score(preds: Tensor, target: Tensor) -> Tensor:
+    """The fraction of sample pairs on which the two clusterings agree; 1 for a perfect match.
+
+    Example:
+        >>> import torch
+        >>> from clustering_metrics.functional import rand_score
+        >>> rand_score(torch.tensor([2, 1, 0, 1, 0]), torch.tensor([0, 2, 1, 1, 0]))
+        tensor(0.6000)
+    """
+    return _score(preds, target, "rand_score")
+
+
+def adjusted_rand_score(preds: Tensor, target: Tensor) -> Tensor:
+    """The Rand index adjusted for chance, from exact pair counts (no overflow at any N); 1 for a perfect match.
+
+    Example:
+        >>> import torch
+        >>> from clustering_metrics.functional import adjusted_rand_score
+        >>> adjusted_rand_score(torch.tensor([2, 1, 0, 1, 0]), torch.tensor([0, 2, 1, 1, 0]))
+        tensor(-0.2500)
+    """
+    return _score(preds, target, "adjusted_rand_score")
+
+
+def homogeneity_score(preds: Tensor, target: Tensor) -> Tensor:
+    """MI / H(target): whether each predicted cluster holds members of one target class only.
+
+    1 when the target has one class (or there is no input), as in scikit-learn.
+
+    Example:
+        >>> import torch
+        >>> from clustering_metrics.functional import homogeneity_score
+        >>> homogeneity_score(torch.tensor([0, 0, 1, 2]), torch.tensor([0, 0, 1, 1]))
+        tensor(1.)
+    """
+    return _score(preds, target, "homogeneity_score")
+
+
+def completeness_score(preds: Tensor, target: Tensor) -> Tensor:
+    """MI / H(preds): whether all members of each target class fall in one predicted cluster.
+
+    1 when the prediction has one cluster (or there is no input), as in scikit-learn.
+
+    Example:
+        >>> import torch
+        >>> from clustering_metrics.functional import completeness_score
+        >>> completeness_score(torch.tensor([0, 0, 1, 1]), torch.tensor([0, 0, 1, 2]))
+        tensor(1.)
+    """
+    return _score(preds, target, "completeness_score")
+
+
+def v_measure_score(preds: Tensor, target: Tensor, beta: float = 1.0) -> Tensor:
+    """(1 + beta) h c / (beta h + c) of homogeneity h and completeness c; 0 when h + c is 0.
+
+    Example:
+        >>> import torch
+        >>> from clustering_metrics.functional import v_measure_score
+        >>> v_measure_score(torch.tensor([0, 0, 1, 2]), torch.tensor([0, 0, 1, 1]))
+        tensor(0.8000)
+    """
+    check_beta(beta)
+    return _score(preds, target, "v_measure_score", beta=beta)
+
+
+def fowlkes_mallows_index(preds: Tensor, target: Tensor) -> Tensor:
+    """The geometric mean of pair precision and pair recall; 0 when no two samples share both clusters.
+
+    Example:
+        >>> import torch
+        >>> from clustering_metrics.functional import fowlkes_mallows_index
+        >>> fowlkes_mallows_index(torch.tensor([0, 0, 0, 1, 1, 1]), torch.tensor([0, 0, 1, 1, 2, 2]))
+        tensor(0.4714)
+    """
+    return _score(preds, target, "fowlkes_mallows_index")
+
+
+def clustering_scores(
+    preds: Tensor,
+    target: Tensor,
+    metrics: Optional[Sequence[str]] = None,
+    average_method: AverageMethod = "arithmetic",
+    beta: float = 1.0,
+) -> Dict[str, Tensor]:
+    """Several metrics of the family from one histogram: {name: value}, names as the functions above.
+
+    ``metrics`` picks some (default: all nine); the expected MI, the costliest part,
+    is computed only when ``adjusted_mutual_info_score`` is among them.
+    """
+    names = formulas.metric_names(metrics)
+    check_average_method(average_method)
+    check_beta(beta)
+    check_cluster_labels(preds, target)
+    summary = contingency_summary(preds, target, expected_mutual_info=formulas.needs_expected_mutual_info(names))
+    dtype = torch.get_default_dtype()
+    return {name: value.to(dtype) for name, value in formulas.scores(summary, names, average_method, beta).items()}

@@ -9,7 +9,11 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-__all__ = ["pair_histogram", "mutual_info_from_histogram", "mutual_info_score"]
+__all__ = ["pair_histogram", "mutual_info_from_histogram", "mutual_info_score", "contingency_summary"]
+
+# csrc/common/summary.h: kNumSummaryIntegers and kNumSummaryReals.
+NUM_SUMMARY_INTEGERS = 10
+NUM_SUMMARY_REALS = 15
 
 
 def pair_histogram(preds: Tensor, target: Tensor, counts: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
@@ -37,6 +41,19 @@ def mutual_info_from_histogram(pred_labels: Tensor, target_labels: Tensor, count
 def mutual_info_score(preds: Tensor, target: Tensor) -> Tensor:
     """Mutual information (float64 scalar) of two label vectors, in one fused op."""
     return torch.ops.clustering_metrics.mutual_info_score.default(preds, target)
+
+
+def contingency_summary(
+    preds: Tensor, target: Tensor, counts: Optional[Tensor] = None, expected_mutual_info: bool = False
+) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The contingency summary of two label vectors, or of a histogram given ``counts`` per pair.
+
+    Returns ``(pred_totals, target_totals, integers, reals)``: the cluster sizes
+    of each side in label order (int64), and the int64 and float64 slots that
+    :class:`clustering_metrics.summary.ContingencySummary` names. The expected
+    MI slot is NaN unless ``expected_mutual_info`` is set.
+    """
+    return torch.ops.clustering_metrics.contingency_summary.default(preds, target, counts, expected_mutual_info)
 
 
 def _check_fake_labels(preds: Tensor, target: Tensor) -> None:
@@ -68,3 +85,15 @@ def _mutual_info_from_histogram_fake(pred_labels, target_labels, counts):
 def _mutual_info_score_fake(preds, target):
     _check_fake_labels(preds, target)
     return preds.new_empty((), dtype=torch.float64)
+
+
+@torch.library.register_fake("clustering_metrics::contingency_summary")
+def _contingency_summary_fake(preds, target, counts=None, expected_mutual_info=False):
+    _check_fake_labels(preds, target)
+    ctx = torch.library.get_ctx()
+    return (
+        preds.new_empty(ctx.new_dynamic_size(), dtype=torch.int64),
+        preds.new_empty(ctx.new_dynamic_size(), dtype=torch.int64),
+        preds.new_empty(NUM_SUMMARY_INTEGERS, dtype=torch.int64),
+        preds.new_empty(NUM_SUMMARY_REALS, dtype=torch.float64),
+    )

@@ -8,4 +8,7 @@ TORCH_LIBRARY(clustering_metrics, m) {
       "(Tensor pred_labels, Tensor target_labels, Tensor counts)");
   m.def("mutual_info_from_histogram(Tensor pred_labels, Tensor target_labels, Tensor counts) -> Tensor");
   m.def("mutual_info_score(Tensor preds, Tensor target) -> Tensor");
+  m.def(
+      "contingency_summary(Tensor preds, Tensor target, Tensor? counts=None, bool expected_mutual_info=False) -> "
+      "(Tensor pred_totals, Tensor target_totals, Tensor integers, Tensor reals)");
 }

@@ -5,7 +5,7 @@
 // on the label *width* alone (offsets are exact in the label's own width,
 // see label_offset), so 16 small instantiations cover all 81 dtype pairs.
 // Everything after that works on uint64 ids and keys and exists once.
-#include "pair_cells.cuh"
+#include "pipeline.cuh"
 
 #include <c10/cuda/CUDAStream.h>
 #include <cub/device/device_radix_sort.cuh>
@@ -16,7 +16,8 @@
 
 #include "../common/checks.h"
 #include "../common/dispatch.h"
-#include "../common/mi_math.h"
+#include "../common/counting_plan.h"
+#include "../common/labels.h"
 #include "cuda_utils.cuh"
 
 namespace clustering_metrics::cuda {
@@ -423,7 +424,7 @@ at::Tensor label_offsets(const Side& side) {
 at::Tensor side_ids(const Side& side, LabelIndex& index) {
   at::Tensor ids = label_offsets(side);
   index.min_key = side.min_key;
-  if (side.span() < direct_index_limit(side.labels.numel())) {
+  if (indexes_directly(side.span(), side.labels.numel())) {
     index.size = static_cast<int64_t>(side.span()) + 1;
     return ids;
   }
@@ -525,6 +526,8 @@ void count_dense_cells(const at::Tensor& table, PairCells& cells) {
 
 }  // namespace
 
+at::Tensor nonzero_entries(const at::Tensor& values) { return compact_positive(nullptr, values).counts; }
+
 PairCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_in,
                            const std::optional<at::Tensor>& weights_in) {
   const at::Tensor preds = preds_in.contiguous();
@@ -560,13 +563,11 @@ PairCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_
 
   const Side pred{preds, static_cast<uint64_t>(host[kPredMinKey]), static_cast<uint64_t>(host[kPredMaxKey])};
   const Side targ{target, static_cast<uint64_t>(host[kTargetMinKey]), static_cast<uint64_t>(host[kTargetMaxKey])};
-  const uint64_t limit = direct_index_limit(n);
-  const uint64_t dense_limit = dense_table_limit(n);
-  if (pred.span() < limit && targ.span() < limit) {
+  if (indexes_directly(pred.span(), n) && indexes_directly(targ.span(), n)) {
     cells.pred_index = {pred.min_key, static_cast<int64_t>(pred.span()) + 1, {}};
     cells.target_index = {targ.min_key, static_cast<int64_t>(targ.span()) + 1, {}};
     const uint64_t num_cells = static_cast<uint64_t>(cells.pred_index.size) * cells.target_index.size;
-    if (num_cells <= dense_limit) {
+    if (counts_in_dense_table(num_cells, n)) {
       // Fast path: one pass over the raw labels into a dense table.
       const at::Tensor table = at::zeros({static_cast<int64_t>(num_cells)}, preds.options().dtype(at::kLong));
       const uint64_t pred_min_raw = raw_bits_of_key(preds.scalar_type(), pred.min_key);
@@ -589,7 +590,7 @@ PairCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_
   const at::Tensor target_ids = side_ids(targ, cells.target_index);
   const uint64_t num_target_ids = static_cast<uint64_t>(cells.target_index.size);
   const uint64_t num_cells = checked_cell_count(static_cast<uint64_t>(cells.pred_index.size), num_target_ids);
-  if (num_cells <= dense_limit) {
+  if (counts_in_dense_table(num_cells, n)) {
     const at::Tensor table = at::zeros({static_cast<int64_t>(num_cells)}, preds.options().dtype(at::kLong));
     count_dense_table(SideView<uint64_t>{u64_ptr(pred_ids), 0}, SideView<uint64_t>{u64_ptr(target_ids), 0},
                       weights.defined() ? weights.const_data_ptr<int64_t>() : nullptr, n,
@@ -601,9 +602,8 @@ PairCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_
   return cells;
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> cells_to_histogram(const PairCells& cells,
-                                                                 at::ScalarType pred_dtype,
-                                                                 at::ScalarType target_dtype) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor> histogram_of(const PairCells& cells, at::ScalarType pred_dtype,
+                                                           at::ScalarType target_dtype) {
   const int64_t num_cells = cells.keys.numel();
   const uint64_t num_target_ids = static_cast<uint64_t>(cells.target_index.size);
   at::Tensor pred_labels = at::empty({num_cells}, cells.keys.options().dtype(pred_dtype));

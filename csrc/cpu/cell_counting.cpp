@@ -1,0 +1,138 @@
+// count_pair_cells: the choice of counting path for the CPU. Both sides are
+// indexed straight from the raw labels when their ranges are small; a sample
+// guesses the ranges so that the common case reads the input once, and if
+// any label falls outside the guess, the exact ranges are taken and the
+// counting redone. Wide sides are ranked first. The pair space is then
+// counted densely or by sorting (common/counting_plan.h decides).
+#include <ATen/ATen.h>
+
+#include <algorithm>
+
+#include "../common/checks.h"
+#include "../common/counting_plan.h"
+#include "../common/dispatch.h"
+#include "dense_counting.h"
+#include "key_range.h"
+#include "label_ranking.h"
+#include "pipeline.h"
+#include "sorted_counting.h"
+
+namespace clustering_metrics::cpu {
+namespace {
+
+// Returns false, counting nothing, when an id falls outside the index sizes.
+template <typename PredIds, typename TargetIds>
+bool count_cells(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n, CountedCells& cells) {
+  const uint64_t rows = static_cast<uint64_t>(cells.pred_index.size);
+  const uint64_t cols = static_cast<uint64_t>(cells.target_index.size);
+  const uint64_t num_cells = checked_cell_count(rows, cols);
+  if (counts_in_dense_table(num_cells, n)) {
+    return count_dense(pred_id, target_id, weights, n, rows, cols, static_cast<int64_t>(num_cells), cells.dense);
+  }
+  return count_sorted(pred_id, target_id, weights, n, rows, cols, bit_width(num_cells - 1), cells.listed);
+}
+
+int64_t checked_weight_total(const int64_t* weights, int64_t n) {
+  Chunks chunks(n);
+  std::vector<int64_t> sums(chunks.count, 0), minima(chunks.count, 0);
+  std::vector<char> overflowed(chunks.count, 0);
+  chunks.run([&](int64_t c, int64_t begin, int64_t end) {
+    int64_t sum = 0, lowest = 0;
+    bool overflow = false;
+    for (int64_t i = begin; i < end; ++i) {
+      lowest = std::min(lowest, weights[i]);
+      overflow |= __builtin_add_overflow(sum, weights[i], &sum);
+    }
+    sums[c] = sum;
+    minima[c] = lowest;
+    overflowed[c] = overflow;
+  });
+  const int64_t lowest = *std::min_element(minima.begin(), minima.end());
+  int64_t total = 0;
+  bool overflow = any_set(overflowed);
+  for (int64_t s : sums) overflow |= __builtin_add_overflow(total, s, &total);
+  check_weight_summary(lowest, overflow);
+  return total;
+}
+
+}  // namespace
+
+CountedCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_in,
+                              const std::optional<at::Tensor>& weights_in) {
+  const at::Tensor preds = preds_in.contiguous();
+  const at::Tensor target = target_in.contiguous();
+  const int64_t n = preds.numel();
+  at::Tensor weights;
+  const int64_t* weight_ptr = nullptr;
+  CountedCells cells;
+  if (weights_in.has_value()) {
+    weights = weights_in->contiguous();
+    weight_ptr = weights.const_data_ptr<int64_t>();
+    cells.total = checked_weight_total(weight_ptr, n);
+  } else {
+    cells.total = n;
+  }
+  if (n == 0 || cells.total == 0) return cells;
+  CM_DISPATCH_LABEL_TYPES(preds.scalar_type(), "count_pair_cells", [&] {
+    using pred_t = LabelStorage<scalar_t>;
+    const pred_t* pred_data = static_cast<const pred_t*>(preds.const_data_ptr());
+    CM_DISPATCH_LABEL_TYPES(target.scalar_type(), "count_pair_cells", [&] {
+      using target_t = LabelStorage<scalar_t>;
+      const target_t* target_data = static_cast<const target_t*>(target.const_data_ptr());
+      auto count_direct = [&](const KeyRange& pred_range, const KeyRange& target_range) {
+        if (!indexes_directly(pred_range.span(), n) || !indexes_directly(target_range.span(), n)) return false;
+        cells.pred_index = {pred_range.min_key, static_cast<int64_t>(pred_range.span()) + 1, {}, false};
+        cells.target_index = {target_range.min_key, static_cast<int64_t>(target_range.span()) + 1, {}, false};
+        return count_cells(DirectIds<pred_t>{pred_data, pred_range.min_key},
+                           DirectIds<target_t>{target_data, target_range.min_key}, weight_ptr, n, cells);
+      };
+      if (count_direct(sampled_key_range(pred_data, n), sampled_key_range(target_data, n))) return;
+      const KeyRange pred_range = key_range(pred_data, n);
+      const KeyRange target_range = key_range(target_data, n);
+      if (count_direct(pred_range, target_range)) return;
+      Array<int64_t> ids(2 * n);
+      int64_t* pred_ids = ids.data();
+      int64_t* target_ids = pred_ids + n;
+      cells.pred_index = index_labels(pred_data, n, pred_range, pred_ids);
+      cells.target_index = index_labels(target_data, n, target_range, target_ids);
+      TORCH_INTERNAL_ASSERT(count_cells(StoredIds{pred_ids}, StoredIds{target_ids}, weight_ptr, n, cells));
+    });
+  });
+  return cells;
+}
+
+const CellList& listed_cells(CountedCells& cells) {
+  if (!cells.is_dense()) return cells.listed;
+  const int64_t num_cells = cells.dense.num_cells;
+  Array<int64_t> totals(num_cells);
+  int64_t* total = totals.data();
+  Chunks(num_cells).run([&](int64_t, int64_t begin, int64_t end) { cells.dense.sum_into(begin, end, total + begin); });
+  Chunks chunks(num_cells);
+  std::vector<int64_t> offsets(chunks.count + 1, 0);
+  chunks.run([&](int64_t c, int64_t begin, int64_t end) {
+    int64_t nnz = 0;
+    for (int64_t i = begin; i < end; ++i) nnz += total[i] != 0;
+    offsets[c + 1] = nnz;
+  });
+  for (int64_t c = 0; c < chunks.count; ++c) offsets[c + 1] += offsets[c];
+  const int64_t nnz = offsets.back();
+  CellList& listed = cells.listed;
+  listed.storage = Array<int64_t>(2 * nnz);
+  listed.keys = reinterpret_cast<uint64_t*>(listed.storage.data());
+  listed.counts = listed.storage.data() + nnz;
+  listed.size = nnz;
+  chunks.run([&](int64_t c, int64_t begin, int64_t end) {
+    int64_t out = offsets[c];
+    for (int64_t i = begin; i < end; ++i) {
+      if (total[i] != 0) {
+        listed.keys[out] = static_cast<uint64_t>(i);
+        listed.counts[out++] = total[i];
+      }
+    }
+  });
+  // The list holds every count now; the tables would only hold memory.
+  cells.dense = DenseCounts{};
+  return listed;
+}
+
+}  // namespace clustering_metrics::cpu

@@ -1,0 +1,126 @@
+// The CPU pipeline, stage by stage:
+//
+//   labels --count_pair_cells--> CountedCells --summarize--> Summary --+--> mutual_info
+//                                     |                               +--> expected_mutual_info (expected_mutual_info.h)
+//                                     +--histogram_of--> (pred labels, target labels, counts)
+//
+// count_pair_cells (cell_counting.cpp) chooses the counting path; the stages
+// it runs live in key_range.h, label_ranking.h, dense_counting.h and
+// sorted_counting.h. The CUDA pipeline (cuda/pipeline.cuh) has the same
+// stages under the same names.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <tuple>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "../common/host_device.h"
+#include "../common/summary.h"
+#include "parallel.h"
+
+namespace clustering_metrics::cpu {
+
+// One side's labels mapped to dense ids that preserve label order: either
+// directly (id = key - min_key) or by rank among the distinct labels.
+struct LabelIndex {
+  uint64_t min_key = 0;
+  int64_t size = 0;                   // number of ids
+  std::vector<uint64_t> sorted_keys;  // the distinct keys, when ranked
+  bool ranked = false;
+
+  uint64_t key_of(uint64_t id) const { return ranked ? sorted_keys[id] : min_key + id; }
+};
+
+// The per-chunk tables of a pair space counted densely. A cell's count is
+// the sum of its entries over the tables; each stage needs each count once,
+// so the sums are formed on the fly instead of being stored.
+struct DenseCounts {
+  int64_t num_cells = 0;
+  int64_t num_narrow = 0;        // tables of 8-bit counters (counts mod 2^8)
+  Array<uint8_t> narrow;         // num_narrow x num_cells
+  std::vector<Array<int64_t>> wide;  // per chunk: the rest of the counts, or empty
+
+  // out[k] = count of cell begin + k, for cells [begin, end).
+  void sum_into(int64_t begin, int64_t end, int64_t* out) const;
+};
+
+// The non-empty cells in (pred, target) label order. A cell's key is
+// pred_id * target_index.size + target_id.
+struct CellList {
+  Array<int64_t> storage;  // owns keys and counts (possibly more room)
+  uint64_t* keys = nullptr;
+  int64_t* counts = nullptr;  // all > 0
+  int64_t size = 0;
+};
+
+// The counters' result: a cell list, or dense tables when dense.num_cells > 0.
+struct CountedCells {
+  LabelIndex pred_index;
+  LabelIndex target_index;
+  int64_t total = 0;  // sum of counts
+  CellList listed;
+  DenseCounts dense;
+
+  bool is_dense() const { return dense.num_cells > 0; }
+};
+
+// What the metrics need from the cells (see common/summary.h): the cluster
+// totals by id (zero for ids no sample has) and the sums over cells, rows
+// and columns.
+struct Summary {
+  int64_t total = 0;
+  int64_t num_cells = 0;
+  int64_t num_pred_clusters = 0;
+  int64_t num_target_clusters = 0;
+  std::vector<int64_t> row_totals;  // by pred id
+  std::vector<int64_t> col_totals;  // by target id
+  PairCounts pairs;
+  long double cells_n_log_n = 0;  // sums of v log v, each within 2^-60 of itself
+  long double pred_n_log_n = 0;
+  long double target_n_log_n = 0;
+  double entropy_pred = 0;
+  double entropy_target = 0;
+};
+
+// Calls fn(i, row, col) for cells [begin, end) of a cell list. Rows advance
+// monotonically, so a division happens only when the row changes.
+template <typename F>
+void for_each_cell(const uint64_t* keys, uint64_t cols, int64_t begin, int64_t end, F&& fn) {
+  uint64_t row = 0, row_start = 0, row_end = 0;
+  for (int64_t i = begin; i < end; ++i) {
+    const uint64_t key = keys[i];
+    if (key >= row_end || i == begin) {
+      row = key / cols;
+      row_start = row * cols;
+      row_end = row_start + cols;
+    }
+    fn(i, row, key - row_start);
+  }
+}
+
+// ---------------------------------------------------------------- stages
+
+// weights, when given, are non-negative int64 multiplicities per sample.
+CountedCells count_pair_cells(const at::Tensor& preds, const at::Tensor& target,
+                              const std::optional<at::Tensor>& weights);
+
+// The cells as a list, formed from the dense tables if need be (which are
+// then released: the list replaces them).
+const CellList& listed_cells(CountedCells& cells);
+
+Summary summarize(const CountedCells& cells);
+
+// The MI, within 1e-13 of |MI - baseline| or within a few ulps of long
+// double relative (mutual_info.cpp says which form meets which bound).
+// baseline is 0 for the MI itself, and the expected MI for the adjusted MI,
+// whose numerator is MI - EMI.
+double mutual_info(CountedCells& cells, const Summary& summary, double baseline = 0);
+
+// (pred labels, target labels, counts) in the dtypes given, sized to the cells.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> histogram_of(CountedCells& cells, at::ScalarType pred_dtype,
+                                                           at::ScalarType target_dtype);
+
+}  // namespace clustering_metrics::cpu
