@@ -1,13 +1,16 @@
-"""Benchmark of the mutual information score: clustering_metrics against its peers.
+"""Benchmark of the clustering metrics: clustering_metrics against its peers.
 
 Times, on the same labels in one process, our functional and raw op,
-torchmetrics, scikit-learn, a dense ``np.bincount`` baseline and the memory
-floor (one read pass over both inputs); reports the median time, the time
-relative to ours and the peak extra memory of every implementation, as a
-Markdown table, a CSV and a log-log plot of time against N.
+torchmetrics, scikit-learn, a dense ``np.bincount`` baseline (MI only) and the
+memory floor (one read pass over both inputs); reports the median time, the
+time relative to ours and the peak extra memory of every implementation, as a
+Markdown table, a CSV and a log-log plot of time against N. ``--metric`` picks
+the metric of that matrix (default: the mutual information); ``--family``
+instead times every metric of the family at N=1e7, K=1000 and the adjusted MI
+at N=1e6, K=2000, against torchmetrics and scikit-learn, with a bar chart.
 
     python benchmarks/bench.py [--quick] [--device cpu|cuda] [--sizes 100000,1000000]
-        [--clusters 10,1000,100000] [--dtypes int64,int32]
+        [--clusters 10,1000,100000] [--dtypes int64,int32] [--metric NAME | --family]
         [--peers ours,op,torchmetrics,sklearn,numpy,floor] [--spread/--no-spread]
         [--repeats R] [--min-time S] [--out DIR]
 
@@ -45,18 +48,23 @@ if (_CHECKOUT / "clustering_metrics" / "_build_info.py").exists():
     sys.path.insert(0, str(_CHECKOUT))
 
 import clustering_metrics  # noqa: E402
+from clustering_metrics import formulas  # noqa: E402
+from clustering_metrics import functional as cm_functional  # noqa: E402
 from clustering_metrics import ops as cm_ops  # noqa: E402
-from clustering_metrics.functional import mutual_info_score  # noqa: E402
 
 # Imported up front so that every forked child shares them instead of paying the import in its timings.
 try:
-    from torchmetrics.functional.clustering import mutual_info_score as torchmetrics_mutual_info_score
+    import torchmetrics.functional.clustering as torchmetrics_clustering
 except ImportError:
-    torchmetrics_mutual_info_score = None
+    torchmetrics_clustering = None
 try:
-    from sklearn.metrics import mutual_info_score as sklearn_mutual_info_score
+    import sklearn.metrics as sklearn_metrics
 except ImportError:
-    sklearn_mutual_info_score = None
+    sklearn_metrics = None
+
+METRICS = tuple(formulas.METRICS)
+# scikit-learn's name where it differs from ours (and torchmetrics').
+SKLEARN_NAMES = {"fowlkes_mallows_index": "fowlkes_mallows_score"}
 
 # torchmetrics builds its table with sparse_coo_tensor, which warns once per process, so once per child.
 warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
@@ -82,11 +90,13 @@ class Case:
     size: int
     clusters: int
     spread: bool = False  # labels are `clusters` values drawn from the whole int64 range
+    metric: str = "mutual_info_score"
 
     @property
     def label(self) -> str:
         spread = " spread" if self.spread else ""
-        return f"{self.dtype} N={_power_of_ten(self.size)} K={_power_of_ten(self.clusters)}{spread}"
+        metric = "" if self.metric == "mutual_info_score" else f" {self.metric}"
+        return f"{self.dtype} N={_power_of_ten(self.size)} K={_power_of_ten(self.clusters)}{spread}{metric}"
 
 
 @dataclass
@@ -145,13 +155,25 @@ def make_inputs(case: Case, device: str) -> Inputs:
     return Inputs(torch.from_numpy(arrays[0]), torch.from_numpy(arrays[1]), arrays[0], arrays[1])
 
 
+# The family table: every metric at N=1e7, K=1000 (--quick: N=1e6), and the
+# adjusted MI at N=1e6 with 2000 clusters a side, the case of its targets.
+FAMILY_SIZE, FAMILY_QUICK_SIZE, FAMILY_CLUSTERS = 10**7, 10**6, 1000
+AMI_CASE = ("int64", 10**6, 2000)
+
+
 def make_cases(args: argparse.Namespace) -> List[Case]:
-    cases = [Case(dtype, size, k) for dtype in args.dtypes for k in args.clusters for size in args.sizes]
+    if args.family:
+        size = FAMILY_QUICK_SIZE if args.quick else FAMILY_SIZE
+        return [Case("int64", size, FAMILY_CLUSTERS, metric=metric) for metric in METRICS] + [
+            Case(*AMI_CASE, metric="adjusted_mutual_info_score")
+        ]
+    cases = [Case(dtype, size, k, metric=args.metric) for dtype in args.dtypes for k in args.clusters
+             for size in args.sizes]
     if args.spread:
         spread_sizes = sorted(size for size in args.sizes if size <= SPREAD_MAX_SIZE) or [min(args.sizes)]
         if args.quick:
             spread_sizes = spread_sizes[-1:]  # one spread case, the largest: the target's is N=1e6
-        cases += [Case("int64", size, SPREAD_CLUSTERS, spread=True) for size in spread_sizes]
+        cases += [Case("int64", size, SPREAD_CLUSTERS, spread=True, metric=args.metric) for size in spread_sizes]
     return cases
 
 
@@ -179,14 +201,39 @@ def read_floor(inputs: Inputs) -> None:
     inputs.target.sum(dtype=inputs.target.dtype)
 
 
-IMPLEMENTATIONS: Dict[str, Callable[[Inputs], object]] = {
-    "ours": lambda x: mutual_info_score(x.preds, x.target),
-    "op": lambda x: cm_ops.mutual_info_score(x.preds, x.target),
-    "torchmetrics": lambda x: torchmetrics_mutual_info_score(x.preds, x.target),
-    "sklearn": lambda x: sklearn_mutual_info_score(x.target_np, x.preds_np),
-    "numpy": lambda x: numpy_dense_mi(x.preds_np, x.target_np),
-    "floor": read_floor,
-}
+def implementation(impl: str, metric: str) -> Callable[[Inputs], object]:
+    """The call that `impl` makes to compute `metric` (every peer takes the same labels)."""
+    if impl == "ours":
+        fn = getattr(cm_functional, metric)
+        return lambda x: fn(x.preds, x.target)
+    if impl == "op":
+        if metric == "mutual_info_score":
+            return lambda x: cm_ops.mutual_info_score(x.preds, x.target)
+        expected = metric in formulas.NEEDS_EXPECTED_MUTUAL_INFO
+        return lambda x: cm_ops.contingency_summary(x.preds, x.target, None, expected)
+    if impl == "torchmetrics":
+        fn = getattr(torchmetrics_clustering, metric)
+        return lambda x: fn(x.preds, x.target)
+    if impl == "sklearn":
+        fn = getattr(sklearn_metrics, SKLEARN_NAMES.get(metric, metric))
+        return lambda x: fn(x.target_np, x.preds_np)
+    if impl == "numpy":
+        return lambda x: numpy_dense_mi(x.preds_np, x.target_np)
+    return read_floor
+
+
+def expected_mutual_info_terms(case: Case) -> float:
+    """About how many hypergeometric terms the peers' expected-MI loops take: sum over cluster
+    pairs of min(a, b), for K equal clusters a side."""
+    distinct = min(case.clusters, case.size)
+    return distinct * distinct * max(case.size / distinct, 1.0)
+
+
+# Measured per hypergeometric term of the expected MI, with three lgamma calls each:
+# scikit-learn's compiled loop, and torchmetrics' Python loop of tensor operations.
+SKLEARN_SECONDS_PER_TERM = 45e-9
+TORCHMETRICS_SECONDS_PER_TERM = 30e-6
+PEER_BUDGET_S = 150.0
 
 
 def available_memory_bytes(device: str) -> int:
@@ -201,12 +248,19 @@ def available_memory_bytes(device: str) -> int:
 
 def skip_reason(impl: str, case: Case, inputs: Inputs, device: str) -> Optional[str]:
     """Why `impl` cannot run `case`, predicted before trying, or None."""
-    if impl == "torchmetrics" and torchmetrics_mutual_info_score is None:
+    if impl == "torchmetrics" and torchmetrics_clustering is None:
         return "torchmetrics not installed"
-    if impl == "sklearn" and sklearn_mutual_info_score is None:
+    if impl == "sklearn" and sklearn_metrics is None:
         return "scikit-learn not installed"
     if impl in ("sklearn", "numpy") and device != "cpu":
         return "CPU-only peer"
+    if impl == "numpy" and case.metric != "mutual_info_score":
+        return "MI only"
+    if case.metric in formulas.NEEDS_EXPECTED_MUTUAL_INFO and impl in ("sklearn", "torchmetrics"):
+        per_term = SKLEARN_SECONDS_PER_TERM if impl == "sklearn" else TORCHMETRICS_SECONDS_PER_TERM
+        predicted_s = expected_mutual_info_terms(case) * per_term
+        if predicted_s > PEER_BUDGET_S:
+            return f"expected-MI loop of ~{expected_mutual_info_terms(case):.0e} terms, predicted {predicted_s:.0f} s"
     if impl == "torchmetrics":
         # torchmetrics densifies its K_u x K_v int64 contingency table.
         distinct = min(case.clusters, case.size)
@@ -278,12 +332,12 @@ class CudaMeter:
 
 
 def _as_float(value: object) -> Optional[float]:
-    if value is None:
+    if value is None or isinstance(value, tuple):  # the floor returns nothing, the summary op a tuple
         return None
     return float(value.item() if isinstance(value, torch.Tensor) else value)
 
 
-def measure(impls: Sequence[str], inputs: Inputs, meter: Union[CpuMeter, CudaMeter], repeats: int,
+def measure(impls: Sequence[str], metric: str, inputs: Inputs, meter: Union[CpuMeter, CudaMeter], repeats: int,
             min_time_s: float) -> Dict[str, dict]:
     """Probe call of each implementation (memory, warm-up and budget), then their timed calls in rounds.
 
@@ -292,8 +346,9 @@ def measure(impls: Sequence[str], inputs: Inputs, meter: Union[CpuMeter, CudaMet
     `min_time_s`, so a short stall cannot carry a median on its own.
     """
     outcomes, timed = {}, []
+    calls = {impl: implementation(impl, metric) for impl in impls}
     for impl in impls:
-        fn = IMPLEMENTATIONS[impl]
+        fn = calls[impl]
         outputs = []
         meter.start()
         probe_s = meter.timed(lambda: outputs.append(fn(inputs)))
@@ -308,7 +363,7 @@ def measure(impls: Sequence[str], inputs: Inputs, meter: Union[CpuMeter, CudaMet
     spent_s, rounds = 0.0, 0
     while timed and rounds < MAX_ROUNDS and (rounds < repeats or spent_s < min_time_s):
         for impl in timed:
-            seconds = meter.timed(lambda: IMPLEMENTATIONS[impl](inputs))
+            seconds = meter.timed(lambda: calls[impl](inputs))
             outcomes[impl]["times_s"].append(seconds)
             spent_s += seconds
         rounds += 1
@@ -319,19 +374,19 @@ def measure(impls: Sequence[str], inputs: Inputs, meter: Union[CpuMeter, CudaMet
     return outcomes
 
 
-def _child(connection, impls: Sequence[str], inputs: Inputs, repeats: int, min_time_s: float) -> None:
+def _child(connection, impls: Sequence[str], metric: str, inputs: Inputs, repeats: int, min_time_s: float) -> None:
     try:
-        connection.send(measure(impls, inputs, CpuMeter(), repeats, min_time_s))
+        connection.send(measure(impls, metric, inputs, CpuMeter(), repeats, min_time_s))
     except (RuntimeError, MemoryError) as err:
         connection.send({"error": f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"})
     connection.close()
 
 
-def measure_in_child(impls: Sequence[str], inputs: Inputs, repeats: int, min_time_s: float) -> dict:
+def measure_in_child(impls: Sequence[str], metric: str, inputs: Inputs, repeats: int, min_time_s: float) -> dict:
     """`measure` in a forked child: its peak RSS is its own, and a crash or OOM kill is reported, not fatal."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(sender, impls, inputs, repeats, min_time_s))
+    child = context.Process(target=_child, args=(sender, impls, metric, inputs, repeats, min_time_s))
     child.start()
     sender.close()
     if not receiver.poll(CHILD_TIMEOUT_S):
@@ -364,10 +419,10 @@ def run_group(impls: Sequence[str], case: Case, inputs: Inputs, device: str, rep
     runnable = [impl for impl in impls if not skipped[impl]]
     outcomes = {}
     if runnable and device == "cpu":
-        outcomes = measure_in_child(runnable, inputs, repeats, min_time_s)
+        outcomes = measure_in_child(runnable, case.metric, inputs, repeats, min_time_s)
     elif runnable:
         try:
-            outcomes = measure(runnable, inputs, CudaMeter(), repeats, min_time_s)
+            outcomes = measure(runnable, case.metric, inputs, CudaMeter(), repeats, min_time_s)
         except (RuntimeError, MemoryError) as err:  # torch.OutOfMemoryError is a RuntimeError
             torch.cuda.empty_cache()
             outcomes = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"}
@@ -450,12 +505,12 @@ def relative_to_ours(result: Result, ours: Dict[Case, Result]) -> Optional[float
 
 
 def disagreement(result: Result, ours: Dict[Case, Result]) -> str:
-    """A note when a peer's MI differs from ours beyond float32 rounding (torchmetrics computes in float32)."""
+    """A note when a peer's value differs from ours beyond float32 rounding (torchmetrics computes in float32)."""
     reference = ours.get(result.case)
     if reference is None or result.value is None or reference.value is None:
         return ""
     if abs(result.value - reference.value) > 1e-4 * max(1.0, abs(reference.value)):
-        return f"MI {result.value:.6g} differs from ours {reference.value:.6g}"
+        return f"value {result.value:.6g} differs from ours {reference.value:.6g}"
     return ""
 
 
@@ -482,14 +537,14 @@ def markdown_table(results: Sequence[Result]) -> str:
 def write_csv(results: Sequence[Result], path: Path) -> None:
     ours = ours_by_case(results)
     # min_s beside the median: on a busy machine the best call shows what the code can do.
-    fields = ["device", "dtype", "n", "clusters", "spread", "impl", "median_s", "min_s", "repeats", "time_over_ours",
+    fields = ["device", "metric", "dtype", "n", "clusters", "spread", "impl", "median_s", "min_s", "repeats", "time_over_ours",
               "peak_extra_bytes", "mi", "skipped", "note"]
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(fields)
         for r in results:
             writer.writerow([
-                r.device, r.case.dtype, r.case.size, r.case.clusters, r.case.spread, r.impl, r.median_s,
+                r.device, r.case.metric, r.case.dtype, r.case.size, r.case.clusters, r.case.spread, r.impl, r.median_s,
                 min(r.times_s, default=None), len(r.times_s), relative_to_ours(r, ours), r.peak_extra_bytes, r.value, r.skipped or "",
                 "; ".join(filter(None, [r.note, disagreement(r, ours)])),
             ])
@@ -541,6 +596,72 @@ def target_lines(results: Sequence[Result], device: str) -> List[str]:
     return lines
 
 
+def family_target_lines(results: Sequence[Result], device: str) -> List[str]:
+    """The family's targets: each metric but the adjusted MI within 1.2x of the MI's time at N=1e7,
+    K=1000, and the adjusted MI at N=1e6, K=2000 under 2 s and 100x faster than scikit-learn."""
+    if device != "cpu":
+        return ["N/A  the performance targets are defined for --device cpu"]
+    by_key = {(r.case, r.impl): r for r in results}
+    size = max((r.case.size for r in results if r.case.clusters == FAMILY_CLUSTERS), default=FAMILY_SIZE)
+    mi = by_key.get((Case("int64", size, FAMILY_CLUSTERS, metric="mutual_info_score"), "ours"))
+    lines = []
+    for metric in METRICS:
+        if metric in ("mutual_info_score", "adjusted_mutual_info_score"):
+            continue
+        case = Case("int64", size, FAMILY_CLUSTERS, metric=metric)
+        ours = by_key.get((case, "ours"))
+        if mi is None or ours is None or not mi.median_s or not ours.median_s:
+            lines.append(f"N/A   {case.label}: ours <= 1.2x mutual_info_score (not in this run)")
+            continue
+        ratio = ours.median_s / mi.median_s
+        lines.append(f"{'PASS' if ratio <= 1.2 else 'FAIL'}  {case.label}: ours <= 1.2x mutual_info_score "
+                     f"(measured {ratio:.2f}x: {_format_seconds(ours.median_s)} against {_format_seconds(mi.median_s)})")
+    case = Case(*AMI_CASE, metric="adjusted_mutual_info_score")
+    ours, sklearn = by_key.get((case, "ours")), by_key.get((case, "sklearn"))
+    if ours is None or not ours.median_s:
+        return lines + [f"N/A   {case.label}: not in this run"]
+    lines.append(f"{'PASS' if ours.median_s < 2 else 'FAIL'}  {case.label}: ours < 2 s "
+                 f"(measured {_format_seconds(ours.median_s)})")
+    if sklearn is None or not sklearn.median_s:
+        reason = sklearn.skipped if sklearn is not None else "not in this run"
+        lines.append(f"N/A   {case.label}: ours >= 100x faster than sklearn ({reason})")
+    else:
+        speedup = sklearn.median_s / ours.median_s
+        lines.append(f"{'PASS' if speedup >= 100 else 'FAIL'}  {case.label}: ours >= 100x faster than sklearn "
+                     f"(measured {speedup:.0f}x faster)")
+    return lines
+
+
+def plot_family(results: Sequence[Result], path: Path, device: str) -> None:
+    """Median time of each metric, one bar per implementation, log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = list(dict.fromkeys(r.case for r in results))
+    impls = [impl for impl in PEERS if any(r.impl == impl and r.median_s for r in results)]
+    by_key = {(r.case, r.impl): r for r in results}
+    figure, axis = plt.subplots(figsize=(11, 4.8), layout="constrained")
+    width = 0.8 / max(len(impls), 1)
+    for k, impl in enumerate(impls):
+        positions, heights = [], []
+        for i, case in enumerate(cases):
+            result = by_key.get((case, impl))
+            if result is not None and result.median_s:
+                positions.append(i + (k - (len(impls) - 1) / 2) * width)
+                heights.append(result.median_s)
+        axis.bar(positions, heights, width, label=impl, color=f"C{PEERS.index(impl)}")
+    labels = [f"{c.metric.replace('_score', '').replace('_index', '')}\nN={_power_of_ten(c.size)} K={c.clusters}"
+              for c in cases]
+    axis.set_xticks(range(len(cases)), labels, rotation=30, ha="right", fontsize=8)
+    axis.set(yscale="log", ylabel="median time (s)", title=f"Clustering metrics, int64 labels, {device}")
+    axis.grid(True, axis="y", which="both", alpha=0.3)
+    axis.legend()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def plot_time_vs_size(results: Sequence[Result], path: Path, device: str) -> None:
     """Time against N, log-log, one line per implementation, one panel per K (int64 labels)."""
     import matplotlib
@@ -577,7 +698,7 @@ def plot_time_vs_size(results: Sequence[Result], path: Path, device: str) -> Non
     for axis in axes[:, 0]:
         axis.set_ylabel("median time (s)")
     figure.legend([handles[impl] for impl in impls], impls, loc="outside right center")
-    figure.suptitle(f"Mutual information score, {dtype} labels, {device}")
+    figure.suptitle(f"{results[0].case.metric}, {dtype} labels, {device}")
     figure.savefig(path, dpi=120)
     plt.close(figure)
 
@@ -606,7 +727,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=_int_list, help="N values, e.g. 100000,1e6")
     parser.add_argument("--clusters", type=_int_list, help="clusters per side, e.g. 10,1000,100000")
     parser.add_argument("--dtypes", type=_name_list(("int64", "int32")))
-    parser.add_argument("--peers", type=_name_list(PEERS), default=list(PEERS))
+    parser.add_argument("--metric", choices=METRICS, default="mutual_info_score",
+                        help="the metric of the N x K matrix (default: mutual_info_score)")
+    parser.add_argument("--family", action="store_true",
+                        help="time every metric at N=1e7 (--quick: 1e6), K=1000, and the adjusted MI at N=1e6, K=2000")
+    parser.add_argument("--peers", type=_name_list(PEERS))
     parser.add_argument("--spread", action=argparse.BooleanOptionalAction, default=True,
                         help=f"add K={SPREAD_CLUSTERS} labels spread over the whole int64 range")
     parser.add_argument("--repeats", type=int, help="least number of timed calls per implementation after its warm-up")
@@ -615,6 +740,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=_CHECKOUT / "benchmarks" / "results",
                         help="output folder (default: benchmarks/results)")
     args = parser.parse_args(argv)
+    if args.peers is None:
+        args.peers = ["ours", "op", "torchmetrics", "sklearn"] if args.family else list(PEERS)
     defaults = QUICK_DEFAULTS if args.quick else DEFAULTS
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -648,8 +775,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     threads = "" if args.device == "cuda" else f", {torch.get_num_threads()} torch threads"
     alternated = "; ours and the floor are timed in alternation" if "ours" in args.peers and "floor" in args.peers else ""
+    title = "Clustering metrics family" if args.family else args.metric
     header = (
-        f"# Mutual information score benchmark ({args.device}{threads})\n\n"
+        f"# {title} benchmark ({args.device}{threads})\n\n"
         f"clustering_metrics from `{Path(clustering_metrics.__file__).parent}`, torch {torch.__version__}; "
         f"median of the timed calls after a warm-up call: at least {args.repeats} and at least "
         f"{args.min_time:g} s of them (1 for calls over {SLOW_CALL_S:.0f} s){alternated}; "
@@ -658,13 +786,19 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         "`peak extra memory` is the peak growth, during one call, of "
         + ("the CUDA allocator's allocated bytes.\n" if args.device == "cuda" else "the RSS of a forked child.\n")
     )
-    targets = "\n".join(target_lines(results, args.device))
+    targets = "\n".join(family_target_lines(results, args.device) if args.family else
+                         target_lines(results, args.device) if args.metric == "mutual_info_score" else
+                         ["N/A  the targets of a single metric are defined for mutual_info_score (and --family)"])
     table = markdown_table(results)
     print(f"\n{table}\n\nTargets:\n{targets}\n\n{load}")
     (args.out / "results.md").write_text(f"{header}\n{table}\n\n## Targets\n\n```\n{targets}\n```\n")
     write_csv(results, args.out / "results.csv")
-    plot_time_vs_size(results, args.out / "time_vs_n.png", args.device)
-    print(f"wrote {args.out / 'results.md'}, results.csv and time_vs_n.png; took {elapsed:.0f} s")
+    plot_name = "family.png" if args.family else "time_vs_n.png"
+    if args.family:
+        plot_family(results, args.out / plot_name, args.device)
+    else:
+        plot_time_vs_size(results, args.out / plot_name, args.device)
+    print(f"wrote {args.out / 'results.md'}, results.csv and {plot_name}; took {elapsed:.0f} s")
 
 
 if __name__ == "__main__":

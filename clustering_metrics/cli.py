@@ -14,22 +14,31 @@ from typing import List, Optional
 
 import torch
 
-from clustering_metrics import _build_info, ops
-from clustering_metrics.functional import check_cluster_labels
+from clustering_metrics import _build_info, formulas
+from clustering_metrics.formulas.information import AVERAGE_METHODS
+from clustering_metrics.functional import check_beta, check_cluster_labels
+from clustering_metrics.summary import contingency_summary
 
 PROG = "clustering-metrics"
 FORMATS = ".npy, .pt, .csv or .txt"
 EXIT_INPUT_ERROR = 1
 NPY_MAGIC = b"\x93NUMPY"
 
-DESCRIPTION = "Exact mutual information between two clusterings, computed by compiled PyTorch ops."
-SCORE_DESCRIPTION = """\
-Print the mutual information score MI(PREDS, TARGET), in nats:
+DESCRIPTION = "Exact clustering-comparison metrics between two clusterings, computed by compiled PyTorch ops."
+METRIC_NAMES = tuple(formulas.METRICS)
+SCORE_DESCRIPTION = f"""\
+Print metrics comparing two clusterings; by default the mutual information
+score MI(PREDS, TARGET), in nats:
 
   MI = sum_ij (n_ij / N) log(N n_ij / (a_i b_j))
 
 where n_ij counts the samples labelled i in PREDS and j in TARGET, and a_i, b_j
-are the cluster sizes. Each file holds one integer label per sample:
+are the cluster sizes. --metric NAME (repeatable, or --metric all) picks others:
+
+  {chr(10).join('  ' + name for name in METRIC_NAMES).strip()}
+
+All of them come from one histogram of the labels. Each file holds one integer
+label per sample:
 
   .npy       a 1-D integer NumPy array (loaded without pickle)
   .pt        a 1-D integer torch tensor saved with torch.save (loaded with weights_only=True)
@@ -43,6 +52,8 @@ examples:
   {PROG} score preds.npy target.npy
   {PROG} score labels.csv labels.csv --preds-column kmeans --target-column truth
   {PROG} score preds.pt target.txt --json
+  {PROG} score preds.npy target.npy --metric adjusted_rand_score --metric v_measure_score
+  {PROG} score preds.npy target.npy --metric all --json
   {PROG} score preds.npy target.npy --device cuda
 """
 DEMO_DESCRIPTION = (
@@ -176,13 +187,40 @@ def score(args: argparse.Namespace) -> None:
         raise InputError("the files have no labels")
     preds, target = preds.to(args.device), target.to(args.device)
     check_cluster_labels(preds, target)
-    # The op's float64 result, not functional.mutual_info_score's default dtype:
-    # a printed score should carry every digit the op computed.
-    value = ops.mutual_info_score(preds, target).item()
+    names = requested_metrics(args.metric)
+    summary = contingency_summary(preds, target, expected_mutual_info=formulas.needs_expected_mutual_info(names))
+    # The formulas' float64 results, not the functionals' default dtype: a
+    # printed score should carry every digit that was computed.
+    values = {name: value.item() for name, value in formulas.scores(summary, names, args.average_method, args.beta).items()}
     if args.json:
-        print(json.dumps({"mutual_info_score": value, "n_samples": preds.numel()}))
+        print(json.dumps({**values, "n_samples": preds.numel()}))
+    elif len(values) == 1:
+        print(repr(next(iter(values.values()))))
     else:
-        print(repr(value))
+        width = max(map(len, values))
+        for name, value in values.items():
+            print(f"{name:<{width}}  {value!r}")
+
+
+def requested_metrics(requested: Optional[List[str]]) -> List[str]:
+    """The --metric names in order, without repeats; ``all`` is every metric; none given is the MI."""
+    if not requested:
+        return ["mutual_info_score"]
+    names: List[str] = []
+    for name in requested:
+        for expanded in METRIC_NAMES if name == "all" else (name,):
+            if expanded not in names:
+                names.append(expanded)
+    return names
+
+
+def _beta(text: str) -> float:
+    try:
+        value = float(text)
+        check_beta(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}") from None
+    return value
 
 
 def demo(args: argparse.Namespace) -> None:
@@ -209,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     score_parser = commands.add_parser(
         "score",
-        help="print the mutual information of two label files",
+        help="print metrics comparing two label files (default: the mutual information)",
         description=SCORE_DESCRIPTION,
         epilog=SCORE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -220,7 +258,23 @@ def build_parser() -> argparse.ArgumentParser:
     score_parser.add_argument("--preds-column", metavar="NAME", help="CSV column of PREDS (overrides --column)")
     score_parser.add_argument("--target-column", metavar="NAME", help="CSV column of TARGET (overrides --column)")
     score_parser.add_argument(
-        "--json", action="store_true", help='print {"mutual_info_score": ..., "n_samples": ...} instead of the bare score'
+        "--metric",
+        action="append",
+        choices=METRIC_NAMES + ("all",),
+        metavar="NAME",
+        help="a metric to print (repeatable; 'all' for every one; default: mutual_info_score)",
+    )
+    score_parser.add_argument(
+        "--average-method",
+        choices=AVERAGE_METHODS,
+        default="arithmetic",
+        help="mean of the two entropies for the normalized and adjusted MI (default: arithmetic)",
+    )
+    score_parser.add_argument("--beta", type=_beta, default=1.0, help="weight of homogeneity in the V-measure (default: 1)")
+    score_parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"<metric>": ..., "n_samples": ...} with every requested metric instead of bare values',
     )
     score_parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to compute (default: cpu)")
     score_parser.set_defaults(handler=score)

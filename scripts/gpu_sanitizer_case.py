@@ -28,6 +28,12 @@ def check(preds, target, weights=None, offset=0):
     else:
         got, expected = ops.mutual_info_from_histogram(*gpu).item(), ops.mutual_info_from_histogram(preds, target, weights).item()
     assert abs(got - expected) <= 1e-12 * abs(expected) + 1e-15, (got, expected)
+    # The summary kernels, with the expected MI from the copied-back totals.
+    got_summary = ops.contingency_summary(*gpu, True)
+    expected_summary = ops.contingency_summary(preds, target, weights, True)
+    for got_part, expected_part in zip(got_summary[:3], expected_summary[:3]):
+        assert torch.equal(got_part.cpu(), expected_part), "summary totals or integers differ from CPU"
+    assert torch.allclose(got_summary[3].cpu(), expected_summary[3], rtol=1e-12, atol=1e-15), "summary reals differ"
 
 
 n = 20_003

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+import sklearn.metrics as sklearn_metrics
 from sklearn.metrics import mutual_info_score as sklearn_mutual_info_score
 
 import clustering_metrics
@@ -137,6 +138,62 @@ def test_json_output(tmp_path, capsys):
     result = json.loads(out)
     assert result["n_samples"] == len(PREDS)
     assert result["mutual_info_score"] == pytest.approx(EXPECTED, rel=1e-12, abs=1e-15)
+
+
+SKLEARN_METRICS = {
+    "mutual_info_score": sklearn_metrics.mutual_info_score,
+    "normalized_mutual_info_score": sklearn_metrics.normalized_mutual_info_score,
+    "adjusted_mutual_info_score": sklearn_metrics.adjusted_mutual_info_score,
+    "rand_score": sklearn_metrics.rand_score,
+    "adjusted_rand_score": sklearn_metrics.adjusted_rand_score,
+    "homogeneity_score": sklearn_metrics.homogeneity_score,
+    "completeness_score": sklearn_metrics.completeness_score,
+    "v_measure_score": sklearn_metrics.v_measure_score,
+    "fowlkes_mallows_index": sklearn_metrics.fowlkes_mallows_score,
+}
+
+
+def test_metric_all_as_json_matches_sklearn(tmp_path, capsys):
+    preds = write_labels(tmp_path, "preds.npy", PREDS)
+    target = write_labels(tmp_path, "target.pt", TARGET)
+    status, out, _ = run_cli(["score", preds, target, "--metric", "all", "--json"], capsys)
+    assert status == 0
+    result = json.loads(out)
+    assert result.pop("n_samples") == len(PREDS)
+    assert list(result) == list(SKLEARN_METRICS)
+    for name, reference in SKLEARN_METRICS.items():
+        assert result[name] == pytest.approx(reference(TARGET, PREDS), rel=1e-9, abs=1e-12), name
+
+
+def test_repeated_metric_options_print_name_value_lines(tmp_path, capsys):
+    preds = write_labels(tmp_path, "preds.npy", PREDS)
+    target = write_labels(tmp_path, "target.npy", TARGET)
+    args = ["score", preds, target, "--metric", "adjusted_rand_score", "--metric", "v_measure_score", "--beta", "2",
+            "--metric", "adjusted_rand_score"]
+    status, out, _ = run_cli(args, capsys)
+    assert status == 0
+    lines = [line.split() for line in out.strip().splitlines()]
+    assert [name for name, _ in lines] == ["adjusted_rand_score", "v_measure_score"]
+    assert float(lines[0][1]) == pytest.approx(sklearn_metrics.adjusted_rand_score(TARGET, PREDS), rel=1e-9)
+    assert float(lines[1][1]) == pytest.approx(sklearn_metrics.v_measure_score(TARGET, PREDS, beta=2.0), rel=1e-9)
+
+
+def test_average_method_option(tmp_path, capsys):
+    preds = write_labels(tmp_path, "preds.npy", PREDS)
+    target = write_labels(tmp_path, "target.npy", TARGET)
+    status, out, _ = run_cli(["score", preds, target, "--metric", "normalized_mutual_info_score",
+                              "--average-method", "geometric"], capsys)
+    assert status == 0
+    expected = sklearn_metrics.normalized_mutual_info_score(TARGET, PREDS, average_method="geometric")
+    assert float(out) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("bad", [["--metric", "accuracy"], ["--beta", "0"], ["--beta", "x"], ["--average-method", "median"]])
+def test_bad_metric_options_are_usage_errors(tmp_path, capsys, bad):
+    preds = write_labels(tmp_path, "preds.npy", PREDS)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["score", preds, preds, *bad])
+    assert exit_info.value.code == 2
 
 
 def _float_npy(tmp_path):

@@ -10,7 +10,7 @@ import clustering_metrics
 from clustering_metrics import _build_info, ops
 from clustering_metrics.functional import mutual_info_score
 
-OP_NAMES = ("pair_histogram", "mutual_info_from_histogram", "mutual_info_score")
+OP_NAMES = ("pair_histogram", "mutual_info_from_histogram", "mutual_info_score", "contingency_summary")
 LABEL_DTYPES = (
     torch.bool,
     torch.uint8,
@@ -298,3 +298,68 @@ def test_metric_on_cuda_matches_cpu():
         cpu_metric.update(preds, target)
         gpu_metric.update(preds.cuda(), target.cuda())
     assert abs(gpu_metric.compute().item() - cpu_metric.compute().item()) <= 1e-6
+
+
+# ------------------------------------------------------------- the family
+
+FAMILY = (
+    "mutual_info_score",
+    "normalized_mutual_info_score",
+    "adjusted_mutual_info_score",
+    "rand_score",
+    "adjusted_rand_score",
+    "homogeneity_score",
+    "completeness_score",
+    "v_measure_score",
+    "fowlkes_mallows_index",
+)
+
+
+def _assert_same_summary(got, expected):
+    for g, e in zip(got[:3], expected[:3]):  # totals and exact integers
+        assert g.device.type == "cuda" and g.dtype == e.dtype
+        assert torch.equal(g.cpu(), e)
+    got_reals, expected_reals = got[3].cpu(), expected[3]
+    assert torch.allclose(got_reals, expected_reals, rtol=MI_RTOL, atol=MI_ATOL, equal_nan=True), (got_reals, expected_reals)
+
+
+@requires_cuda
+@pytest.mark.parametrize("clusters,n", PATH_CASES)
+@pytest.mark.parametrize("with_emi", [False, True])
+def test_summary_parity_across_paths(clusters, n, with_emi):
+    gen = torch.Generator().manual_seed(clusters + n)
+    preds = _labels(n, clusters, torch.int64, "scattered", gen)
+    target = _labels(n, max(clusters // 2, 1), torch.int32, "around_zero", gen)
+    got = ops.contingency_summary(preds.cuda(), target.cuda(), None, with_emi)
+    _assert_same_summary(got, ops.contingency_summary(preds, target, None, with_emi))
+
+
+@requires_cuda
+def test_summary_parity_with_weights_beyond_2_to_the_32():
+    gen = torch.Generator().manual_seed(21)
+    preds = _labels(50_000, 30, torch.int64, "low", gen)
+    target = _labels(50_000, 20, torch.int64, "high", gen)
+    weights = torch.randint(0, 3, (50_000,), generator=gen) * (2**40)
+    got = ops.contingency_summary(preds.cuda(), target.cuda(), weights.cuda())
+    _assert_same_summary(got, ops.contingency_summary(preds, target, weights))
+
+
+@requires_cuda
+@pytest.mark.parametrize("name", FAMILY)
+def test_family_on_cuda_matches_cpu_and_stays_on_the_device(name):
+    gen = torch.Generator().manual_seed(FAMILY.index(name))
+    preds = _labels(200_000, 40, torch.int64, "around_zero", gen)
+    target = _labels(200_000, 25, torch.uint8, "low", gen)
+    fn = getattr(clustering_metrics.functional, name)
+    got = fn(preds.cuda(), target.cuda())
+    assert got.device.type == "cuda"
+    expected = fn(preds, target)
+    assert abs(got.item() - expected.item()) <= 1e-6 * abs(expected.item()) + 1e-7
+
+
+@requires_cuda
+def test_summary_opcheck():
+    gen = torch.Generator().manual_seed(22)
+    preds = _labels(2000, 6, torch.int64, "low", gen).cuda()
+    target = _labels(2000, 9, torch.int16, "around_zero", gen).cuda()
+    torch.library.opcheck(torch.ops.clustering_metrics.contingency_summary.default, (preds, target, None, True))

@@ -340,3 +340,33 @@ def test_summary_totals_and_counts():
             summary.num_target_clusters.item()] == [6, 4, 3, 2]
     assert math.isnan(summary.expected_mutual_info.item())
     assert not math.isnan(contingency_summary(preds, target, expected_mutual_info=True).expected_mutual_info.item())
+
+
+@pytest.mark.parametrize("explicit_groups", [True, False])
+def test_metric_collection_builds_one_histogram_per_batch(monkeypatch, explicit_groups):
+    import torchmetrics
+
+    built = []
+    original = clustering_metrics.ops.pair_histogram
+
+    def counting_pair_histogram(preds, target, counts=None):
+        if counts is None:  # a batch's histogram, not a merge of histograms
+            built.append(preds.numel())
+        return original(preds, target, counts)
+
+    monkeypatch.setattr(clustering_metrics.ops, "pair_histogram", counting_pair_histogram)
+    generator = torch.Generator().manual_seed(13)
+    batches = [(torch.randint(0, 9, (500,), generator=generator), torch.randint(0, 6, (500,), generator=generator))
+               for _ in range(5)]
+    metrics = {name: getattr(clustering_metrics, cls)() for name, cls in CLASSES.items()}
+    groups = [list(metrics)] if explicit_groups else True
+    collection = torchmetrics.MetricCollection(metrics, compute_groups=groups)
+    for preds, target in batches:
+        collection.update(preds, target)
+    # torchmetrics forms compute groups by comparing states after the first
+    # update, which therefore runs every metric; named groups skip that.
+    assert len(built) == (len(batches) if explicit_groups else len(metrics) + len(batches) - 1)
+    values = collection.compute()
+    all_preds, all_target = torch.cat([p for p, _ in batches]), torch.cat([t for _, t in batches])
+    for name in METRICS:
+        assert torch.equal(values[name], functional_of(name)(all_preds, all_target)), name

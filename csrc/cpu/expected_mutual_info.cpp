@@ -28,9 +28,9 @@
 //
 // Errors: each step rounds three times in long double, so a weight k steps
 // from the mode is within 3k * 2^-64 relative, and E[phi] within twice the
-// largest such error plus a few ulps of phi; for the tens to thousands of
-// steps of ordinary tables that is below 1e-16 relative. The sums over pairs
-// of totals are of non-negative terms.
+// largest such error plus the error of phi (2^-55, see expected_cell_term);
+// for the tens to thousands of steps of ordinary tables that is below 1e-16
+// relative. The sums over pairs of totals are of non-negative terms.
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -73,15 +73,45 @@ int64_t cluster_count(const std::vector<DistinctValue>& totals) {
   return count;
 }
 
-// mu E[phi(x)] for one row total a and column total b.
-Real expected_cell_term(int64_t a, int64_t b, int64_t total) {
+// log n for the small n that most walks visit, computed once per call.
+class LogTable {
+ public:
+  static constexpr int64_t kMaxSize = int64_t{1} << 20;
+
+  explicit LogTable(int64_t largest) : logs_(static_cast<size_t>(std::min(largest, kMaxSize - 1) + 1)) {
+    const int64_t size = static_cast<int64_t>(logs_.size());
+    parallel_for(1, size, 1 << 14, [&](int64_t begin, int64_t end) {
+      for (int64_t n = begin; n < end; ++n) logs_[n] = std::log(static_cast<Real>(n));
+    });
+  }
+  Real operator()(int64_t n) const {
+    return n < static_cast<int64_t>(logs_.size()) ? logs_[n] : std::log(static_cast<Real>(n));
+  }
+
+ private:
+  std::vector<Real> logs_;
+};
+
+// mu E[phi(x)] for one row total a and column total b. Outside the series
+// range, phi = r log r - x with r = n / mu and log r = log n - log mu from
+// the table: log r is then within about 2^-60 absolute, and |log r| >= 0.4
+// there, so each term stays within about 2^-55 relative of itself.
+Real expected_cell_term(int64_t a, int64_t b, int64_t total, const LogTable& log_of_count) {
   const int64_t lo = std::max<int64_t>(0, a + b - total);
   const int64_t hi = std::min(a, b);
   const u128 expected = static_cast<u128>(a) * static_cast<u128>(b);
-  const auto phi_at = [&](int64_t n) {
-    return phi_of_ratio<Real>(static_cast<u128>(total) * static_cast<u128>(n), expected);
+  const Real expected_f = to_float<Real>(expected);
+  const Real mu = expected_f / static_cast<Real>(total);
+  const Real log_mu = std::log(mu);
+  const auto phi_at = [&](int64_t n) -> Real {
+    if (n == 0) return 1;
+    const u128 observed = static_cast<u128>(total) * static_cast<u128>(n);
+    const bool above = observed >= expected;
+    const Real x = (above ? 1 : -1) * to_float<Real>(above ? observed - expected : expected - observed) / expected_f;
+    if (x >= static_cast<Real>(-0.5) && x <= static_cast<Real>(0.5)) return phi_series(x);
+    const Real r = above ? 1 + x : to_float<Real>(observed) / expected_f;
+    return r * (log_of_count(n) - log_mu) - x;
   };
-  const Real mu = to_float<Real>(expected) / static_cast<Real>(total);
   if (lo == hi) return mu * phi_at(lo);
   // The mode of the hypergeometric distribution.
   const u128 mode_numerator = static_cast<u128>(a + 1) * static_cast<u128>(b + 1);
@@ -100,8 +130,8 @@ Real expected_cell_term(int64_t a, int64_t b, int64_t total) {
   };
   Real w = 1;
   for (int64_t n = mode; n < hi; ++n) {
-    const Real ratio = (static_cast<Real>(a - n) / static_cast<Real>(n + 1)) *
-                       (static_cast<Real>(b - n) / static_cast<Real>(rest + n + 1));
+    const Real ratio = (static_cast<Real>(a - n) * static_cast<Real>(b - n)) /
+                       (static_cast<Real>(n + 1) * static_cast<Real>(rest + n + 1));
     if (tail_is_negligible(w, ratio)) break;
     w *= ratio;
     weights.add(w);
@@ -109,8 +139,8 @@ Real expected_cell_term(int64_t a, int64_t b, int64_t total) {
   }
   w = 1;
   for (int64_t n = mode; n > lo; --n) {
-    const Real ratio = (static_cast<Real>(n) / static_cast<Real>(a - n + 1)) *
-                       (static_cast<Real>(rest + n) / static_cast<Real>(b - n + 1));
+    const Real ratio = (static_cast<Real>(n) * static_cast<Real>(rest + n)) /
+                       (static_cast<Real>(a - n + 1) * static_cast<Real>(b - n + 1));
     if (tail_is_negligible(w, ratio)) break;
     w *= ratio;
     weights.add(w);
@@ -147,12 +177,19 @@ double expected_mutual_info(const std::vector<int64_t>& pred_totals, const std::
   TORCH_CHECK(steps <= kMaxSteps, "expected_mutual_info: the cluster totals (N = ", total,
               ") would take about ", steps, " hypergeometric terms, more than the ", kMaxSteps,
               " this implementation allows.");
-  std::vector<Real> row_sums(rows.size());
-  parallel_for(0, static_cast<int64_t>(rows.size()), 1, [&](int64_t first, int64_t last) {
-    for (int64_t r = first; r < last; ++r) {
+  const LogTable log_of_count(std::min(rows.back().value, cols.back().value));
+  // Larger totals have wider walks: tasks alternate between the two ends of
+  // the (sorted) rows, so that each thread's contiguous range of tasks gets
+  // a fair share of both. Each row's sum has its own slot, summed in row
+  // order, so the result does not depend on the thread count.
+  const int64_t num_rows = static_cast<int64_t>(rows.size());
+  std::vector<Real> row_sums(num_rows);
+  parallel_for(0, num_rows, 1, [&](int64_t first, int64_t last) {
+    for (int64_t task = first; task < last; ++task) {
+      const int64_t r = task % 2 == 0 ? task / 2 : num_rows - 1 - task / 2;
       CompensatedSum<Real> sum;
       for (const DistinctValue& col : cols) {
-        sum.add(static_cast<Real>(col.multiplicity) * expected_cell_term(rows[r].value, col.value, total));
+        sum.add(static_cast<Real>(col.multiplicity) * expected_cell_term(rows[r].value, col.value, total, log_of_count));
       }
       row_sums[r] = static_cast<Real>(rows[r].multiplicity) * sum.value();
     }
