@@ -69,7 +69,7 @@ SKLEARN_NAMES = {"fowlkes_mallows_index": "fowlkes_mallows_score"}
 # torchmetrics builds its table with sparse_coo_tensor, which warns once per process, so once per child.
 warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
 
-PEERS = ("ours", "op", "torchmetrics", "sklearn", "numpy", "floor")
+PEERS = ("ours", "op", "torchmetrics", "sklearn", "numpy", "unique", "floor")
 DEFAULTS = {"sizes": [10**5, 10**6, 10**7], "clusters": [10, 1000, 10**5], "dtypes": ["int64", "int32"], "repeats": 5,
             "min_time": 1.0}
 QUICK_DEFAULTS = {"sizes": [10**5, 10**6], "clusters": [10, 1000], "dtypes": ["int64", "int32"], "repeats": 2,
@@ -91,12 +91,14 @@ class Case:
     clusters: int
     spread: bool = False  # labels are `clusters` values drawn from the whole int64 range
     metric: str = "mutual_info_score"
+    layout: str = ""  # one of HARDENING_LAYOUTS, or uniform labels
 
     @property
     def label(self) -> str:
         spread = " spread" if self.spread else ""
         metric = "" if self.metric == "mutual_info_score" else f" {self.metric}"
-        return f"{self.dtype} N={_power_of_ten(self.size)} K={_power_of_ten(self.clusters)}{spread}{metric}"
+        layout = f" {self.layout}" if self.layout else ""
+        return f"{self.dtype} N={_power_of_ten(self.size)} K={_power_of_ten(self.clusters)}{spread}{metric}{layout}"
 
 
 @dataclass
@@ -131,9 +133,57 @@ def _power_of_ten(value: int) -> str:
 # ----------------------------------------------------------------------------- inputs
 
 
+# Inputs that once made the counting slow or memory-hungry (--hardening):
+#   distinct           both sides all distinct (K = N), random int64 values
+#   constant+distinct  preds one value, target all distinct
+#   near pair          labels {0, 1} a side
+#   far pair           labels {0, 4999999} a side: a range too wide to index, few labels
+#   colliding          50,000 labels whose hashes collide for HASH_SEED, which the
+#                      benchmark sets (CLUSTERING_METRICS_HASH_SEED), so hashing them is quadratic
+#   random 5e4         50,000 random labels: the same work without collisions
+HARDENING_LAYOUTS = ("distinct", "constant+distinct", "near pair", "far pair", "colliding", "random 5e4")
+HASH_SEED = 12345
+HARDENING_SIZE, HARDENING_QUICK_SIZE = 10**7, 10**6
+
+
+def _mix_inverse(value: int, seed: int) -> int:
+    """The key whose seeded murmur3 finaliser (csrc/cpu/label_ranking.h) is `value`."""
+    mask = 2**64 - 1
+    x = value ^ (value >> 33)
+    x = (x * pow(0xC4CEB9FE1A85EC53, -1, 2**64)) & mask
+    x ^= x >> 33
+    x = (x * pow(0xFF51AFD7ED558CCD, -1, 2**64)) & mask
+    x ^= x >> 33
+    return x ^ seed
+
+
+def hardening_arrays(case: Case, rng: np.random.Generator) -> tuple:
+    n = case.size
+    if case.layout == "distinct":
+        values = rng.choice(np.iinfo(np.int64).max, size=2 * n, replace=False).astype(np.int64)
+        return values[:n], values[n:]
+    if case.layout == "constant+distinct":
+        return np.zeros(n, np.int64), rng.permutation(n).astype(np.int64) * 7919
+    if case.layout in ("near pair", "far pair"):
+        far = 1 if case.layout == "near pair" else 4_999_999
+        return rng.integers(0, 2, n) * far, rng.integers(0, 2, n) * far
+    if case.layout == "colliding":
+        keys = np.array([_mix_inverse(h, HASH_SEED) for h in range(50_000)], dtype=np.uint64)
+        labels = (keys ^ np.uint64(1 << 63)).view(np.int64)  # int64 key = label + 2^63
+    else:  # random 5e4
+        labels = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, 50_000)
+    return labels[rng.integers(0, len(labels), n)], rng.integers(0, 10, n)
+
+
 def make_inputs(case: Case, device: str) -> Inputs:
     """Labels drawn uniformly from `clusters` values, the same for every implementation of a case."""
     rng = np.random.default_rng([SEED, case.size, case.clusters, int(case.spread)])
+    if case.layout:
+        preds_np, target_np = hardening_arrays(case, rng)
+        preds, target = torch.from_numpy(preds_np), torch.from_numpy(target_np)
+        if device == "cuda":
+            return Inputs(preds.cuda(), target.cuda(), None, None)
+        return Inputs(preds, target, preds_np, target_np)
     if case.spread:
         info = np.iinfo(np.int64)
         preds_values = rng.integers(info.min, info.max, case.clusters, endpoint=True)
@@ -162,6 +212,9 @@ AMI_CASE = ("int64", 10**6, 2000)
 
 
 def make_cases(args: argparse.Namespace) -> List[Case]:
+    if args.hardening:
+        size = HARDENING_QUICK_SIZE if args.quick else HARDENING_SIZE
+        return [Case("int64", size, 0, layout=layout) for layout in HARDENING_LAYOUTS]
     if args.family:
         size = FAMILY_QUICK_SIZE if args.quick else FAMILY_SIZE
         return [Case("int64", size, FAMILY_CLUSTERS, metric=metric) for metric in METRICS] + [
@@ -194,6 +247,12 @@ def numpy_dense_mi(preds: np.ndarray, target: np.ndarray) -> float:
     return float(np.sum(pair_counts / total * log_ratio))
 
 
+def unique_floor(inputs: Inputs) -> None:
+    """What torchmetrics and most code do first: each side's distinct labels and every sample's index."""
+    torch.unique(inputs.preds, return_inverse=True)
+    torch.unique(inputs.target, return_inverse=True)
+
+
 def read_floor(inputs: Inputs) -> None:
     # Summing in the input dtype keeps it one read pass: a plain int32 sum()
     # first casts to int64, which costs ~9x more. Overflow does not matter here.
@@ -219,6 +278,8 @@ def implementation(impl: str, metric: str) -> Callable[[Inputs], object]:
         return lambda x: fn(x.target_np, x.preds_np)
     if impl == "numpy":
         return lambda x: numpy_dense_mi(x.preds_np, x.target_np)
+    if impl == "unique":
+        return unique_floor
     return read_floor
 
 
@@ -263,7 +324,7 @@ def skip_reason(impl: str, case: Case, inputs: Inputs, device: str) -> Optional[
             return f"expected-MI loop of ~{expected_mutual_info_terms(case):.0e} terms, predicted {predicted_s:.0f} s"
     if impl == "torchmetrics":
         # torchmetrics densifies its K_u x K_v int64 contingency table.
-        distinct = min(case.clusters, case.size)
+        distinct = case.size if case.layout in ("distinct", "constant+distinct") else min(case.clusters, case.size)
         table_bytes = distinct * distinct * 8
         if table_bytes > available_memory_bytes(device):
             return f"dense {distinct}x{distinct} table needs {_format_bytes(table_bytes)} > available memory"
@@ -406,10 +467,11 @@ def measure_in_child(impls: Sequence[str], metric: str, inputs: Inputs, repeats:
 
 
 def timing_groups(peers: Sequence[str]) -> List[List[str]]:
-    """Implementations measured together. Ours is timed in alternation with the floor, because the
-    target compares the two: timed apart, a busy spell that hits only one of them skews the ratio."""
-    if "ours" in peers and "floor" in peers:
-        return [["ours", "floor"]] + [[impl] for impl in peers if impl not in ("ours", "floor")]
+    """Implementations measured together. Ours is timed in alternation with the floors, because the
+    targets compare them: timed apart, a busy spell that hits only one of them skews the ratio."""
+    floors = [impl for impl in ("floor", "unique") if impl in peers]
+    if "ours" in peers and floors:
+        return [["ours", *floors]] + [[impl] for impl in peers if impl not in ("ours", *floors)]
     return [[impl] for impl in peers]
 
 
@@ -632,6 +694,41 @@ def family_target_lines(results: Sequence[Result], device: str) -> List[str]:
     return lines
 
 
+def hardening_target_lines(results: Sequence[Result], device: str) -> List[str]:
+    """The hardening targets: all-distinct labels within 1.5x of torch.unique on both sides and within
+    2x the input bytes of extra memory; a few far-apart labels, and colliding labels, within 2x of
+    their benign counterparts."""
+    if device != "cpu":
+        return ["N/A  the performance targets are defined for --device cpu"]
+    by_key = {(r.case.layout, r.impl): r for r in results}
+    size = results[0].case.size if results else HARDENING_SIZE
+    lines = []
+
+    def line(passed: bool, label: str, description: str, measured: str) -> str:
+        return f"{'PASS' if passed else 'FAIL'}  int64 N={_power_of_ten(size)} {label}: {description} (measured {measured})"
+
+    for layout in ("distinct", "constant+distinct"):
+        ours, unique = by_key.get((layout, "ours")), by_key.get((layout, "unique"))
+        if ours is None or unique is None or not ours.median_s or not unique.median_s:
+            lines.append(f"N/A   {layout}: ours <= 1.5x torch.unique on both sides (not in this run)")
+            continue
+        ratio = ours.median_s / unique.median_s
+        lines.append(line(ratio <= 1.5, layout, "ours <= 1.5x torch.unique on both sides",
+                          f"{ratio:.2f}x: {_format_seconds(ours.median_s)} against {_format_seconds(unique.median_s)}"))
+        memory = ours.peak_extra_bytes / (2 * 8 * size)
+        lines.append(line(memory <= 2, layout, "ours peak extra memory <= 2x input bytes",
+                          f"{_format_bytes(ours.peak_extra_bytes)} = {memory:.2f}x inputs"))
+    for layout, baseline in (("far pair", "near pair"), ("colliding", "random 5e4")):
+        ours, benign = by_key.get((layout, "ours")), by_key.get((baseline, "ours"))
+        if ours is None or benign is None or not ours.median_s or not benign.median_s:
+            lines.append(f"N/A   {layout}: ours <= 2x {baseline} (not in this run)")
+            continue
+        ratio = ours.median_s / benign.median_s
+        lines.append(line(ratio <= 2, layout, f"ours <= 2x the {baseline} case",
+                          f"{ratio:.2f}x: {_format_seconds(ours.median_s)} against {_format_seconds(benign.median_s)}"))
+    return lines
+
+
 def plot_family(results: Sequence[Result], path: Path, device: str) -> None:
     """Median time of each metric, one bar per implementation, log scale."""
     import matplotlib
@@ -731,6 +828,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="the metric of the N x K matrix (default: mutual_info_score)")
     parser.add_argument("--family", action="store_true",
                         help="time every metric at N=1e7 (--quick: 1e6), K=1000, and the adjusted MI at N=1e6, K=2000")
+    parser.add_argument("--hardening", action="store_true",
+                        help="time the inputs that once made counting slow (all-distinct labels, a few far-apart "
+                             "labels, colliding labels) at N=1e7 (--quick: 1e6) against their floors")
     parser.add_argument("--peers", type=_name_list(PEERS))
     parser.add_argument("--spread", action=argparse.BooleanOptionalAction, default=True,
                         help=f"add K={SPREAD_CLUSTERS} labels spread over the whole int64 range")
@@ -741,7 +841,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="output folder (default: benchmarks/results)")
     args = parser.parse_args(argv)
     if args.peers is None:
-        args.peers = ["ours", "op", "torchmetrics", "sklearn"] if args.family else list(PEERS)
+        args.peers = (["ours", "op", "torchmetrics", "sklearn"] if args.family else
+                      ["ours", "unique", "floor"] if args.hardening else [p for p in PEERS if p != "unique"])
     defaults = QUICK_DEFAULTS if args.quick else DEFAULTS
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -753,6 +854,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
+    if args.hardening:
+        # Read by the library at its first hashing, which happens in the forked children.
+        os.environ["CLUSTERING_METRICS_HASH_SEED"] = str(HASH_SEED)
     cases = make_cases(args)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
@@ -775,7 +879,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     threads = "" if args.device == "cuda" else f", {torch.get_num_threads()} torch threads"
     alternated = "; ours and the floor are timed in alternation" if "ours" in args.peers and "floor" in args.peers else ""
-    title = "Clustering metrics family" if args.family else args.metric
+    title = "Clustering metrics family" if args.family else "Hardening" if args.hardening else args.metric
     header = (
         f"# {title} benchmark ({args.device}{threads})\n\n"
         f"clustering_metrics from `{Path(clustering_metrics.__file__).parent}`, torch {torch.__version__}; "
@@ -787,18 +891,19 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         + ("the CUDA allocator's allocated bytes.\n" if args.device == "cuda" else "the RSS of a forked child.\n")
     )
     targets = "\n".join(family_target_lines(results, args.device) if args.family else
+                         hardening_target_lines(results, args.device) if args.hardening else
                          target_lines(results, args.device) if args.metric == "mutual_info_score" else
                          ["N/A  the targets of a single metric are defined for mutual_info_score (and --family)"])
     table = markdown_table(results)
     print(f"\n{table}\n\nTargets:\n{targets}\n\n{load}")
     (args.out / "results.md").write_text(f"{header}\n{table}\n\n## Targets\n\n```\n{targets}\n```\n")
     write_csv(results, args.out / "results.csv")
-    plot_name = "family.png" if args.family else "time_vs_n.png"
+    plot_name = "family.png" if args.family else None if args.hardening else "time_vs_n.png"
     if args.family:
         plot_family(results, args.out / plot_name, args.device)
-    else:
+    elif plot_name:
         plot_time_vs_size(results, args.out / plot_name, args.device)
-    print(f"wrote {args.out / 'results.md'}, results.csv and {plot_name}; took {elapsed:.0f} s")
+    print(f"wrote {args.out / 'results.md'}, results.csv{' and ' + plot_name if plot_name else ''}; took {elapsed:.0f} s")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ summary of them (:mod:`clustering_metrics.summary`) and applies its formula
 and the device of ``preds``.
 """
 
+import math
 import numbers
 from typing import Dict, Literal, Optional, Sequence
 
@@ -60,8 +61,8 @@ def check_average_method(average_method: str) -> None:
 
 
 def check_beta(beta: float) -> None:
-    """``beta`` weighs homogeneity against completeness: a positive real number."""
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta > 0:
+    """``beta`` weighs homogeneity against completeness: a positive, finite real number."""
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not (beta > 0 and math.isfinite(beta)):
         raise ValueError(f"Argument `beta` should be a positive float. Got {beta}.")
 
 

@@ -26,36 +26,65 @@ __all__ = [
 ]
 
 _PRED, _TARGET, _COUNT = 0, 1, 2
+_STATES = ("histogram", "pending")
+
+# Batches smaller than this are kept as labels and counted together once this
+# many have gathered: an update then costs an append, not an op call.
+PENDING_LABELS = 1 << 16
 
 
-def _state_labels(labels: Tensor) -> Tensor:
-    # Every batch is stored as int64 so histograms from batches of different
-    # dtypes concatenate. uint64 is reinterpreted bit for bit: the metrics
-    # only need labels to stay distinct, not to keep their values.
+def _as_int64(labels: Tensor) -> Tensor:
+    # Every batch is stored as int64 so batches of different dtypes
+    # concatenate. uint64 is reinterpreted bit for bit: the metrics only need
+    # labels to stay distinct, not to keep their values.
     if labels.dtype == torch.uint64:
         return labels.view(torch.int64)
     return labels.to(torch.int64)
 
 
-def _merge(histograms: Sequence[Tensor]) -> Tensor:
-    """Merge (pairs, 3) int64 histograms into one with distinct pairs."""
-    stacked = torch.cat(list(histograms)) if len(histograms) > 1 else histograms[0]
-    pred, target, count = ops.pair_histogram(
-        stacked[:, _PRED].contiguous(), stacked[:, _TARGET].contiguous(), stacked[:, _COUNT].contiguous()
-    )
-    return torch.stack([pred, target, count], dim=1)
+def _pending_batch(preds: Tensor, target: Tensor, device: torch.device) -> Tensor:
+    """(n, 2) int64 label pairs, a copy: the state must not change with the caller's tensors."""
+    if preds.dtype == target.dtype == torch.int64:
+        return torch.stack([preds, target], dim=1).to(device)  # stack copies
+    return torch.stack([_as_int64(preds), _as_int64(target)], dim=1).to(device)
+
+
+def _histogram(preds: Tensor, target: Tensor, counts: Optional[Tensor] = None) -> Tensor:
+    """(pairs, 3) int64 rows (pred, target, count), one per distinct pair."""
+    pred, target_labels, count = ops.pair_histogram(preds, target, counts)
+    return torch.stack([_as_int64(pred), _as_int64(target_labels), count], dim=1)
+
+
+def _merged(levels: Sequence[Tensor]) -> Tensor:
+    """Histograms merged into one with distinct pairs."""
+    stacked = torch.cat(list(levels))
+    return _histogram(stacked[:, _PRED].contiguous(), stacked[:, _TARGET].contiguous(), stacked[:, _COUNT].contiguous())
 
 
 class ContingencyMetric(Metric):
     """Base of every metric here: the state is the label-pair histogram of everything seen since the last reset.
 
-    Instead of keeping every label of the epoch, the state is the merged
-    histogram, one ``(pred, target, count)`` int64 row per distinct pair, so
-    memory grows with the number of distinct pairs, not with the samples. The
-    state has the same name and content in every subclass, so torchmetrics'
-    compute groups let a ``MetricCollection`` of any of them keep one state and
-    build one histogram a batch. A subclass only says how to score a
+    Instead of keeping every label of the epoch, the state holds histograms,
+    ``(pred, target, count)`` int64 rows, so memory grows with the number of
+    distinct pairs, not with the samples:
+
+    * ``histogram``: histograms of distinct pairs kept as a log-structured
+      list, each under half the size of the one before, so that an update
+      merges into small ones only and the list holds under twice the rows of
+      one merged histogram;
+    * ``pending``: the label pairs of recent small batches, (n, 2) int64
+      rows (at most ``PENDING_LABELS`` in all), counted together when they
+      fill up.
+
+    Updates therefore cost O(batch) amortised, whatever the state's size, and
+    ``compute()`` counts everything exactly. The states have the same names
+    and contents in every subclass, so torchmetrics' compute groups let a
+    ``MetricCollection`` of any of them keep one state and count each batch
+    once. A subclass only says how to score a
     :class:`~clustering_metrics.summary.ContingencySummary`.
+
+    ``compute()`` before any ``update()`` scores empty input (e.g. MI 0), with
+    torchmetrics' warning that compute was called before update.
     """
 
     is_differentiable: bool = False
@@ -64,34 +93,71 @@ class ContingencyMetric(Metric):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # A list state so torchmetrics gathers ranks of different sizes; it
+        # List states so torchmetrics gathers ranks of different sizes; each
         # always holds one int64 tensor (possibly empty) so that a rank that
         # saw no data still sends int64, not torchmetrics' float placeholder.
-        self.add_state("histogram", default=[], dist_reduce_fx="cat")
-        self.histogram = [self._empty_histogram()]
+        for name in _STATES:
+            self.add_state(name, default=[], dist_reduce_fx="cat")
+        self._reset_states()
 
-    def _empty_histogram(self) -> Tensor:
-        return torch.empty((0, 3), dtype=torch.int64, device=self.device)
+    def _reset_states(self) -> None:
+        self.histogram = [torch.empty((0, 3), dtype=torch.int64, device=self.device)]
+        self.pending = [torch.empty((0, 2), dtype=torch.int64, device=self.device)]
+        # [the list, its length, its labels] when last counted; changed in
+        # place, since setting a module attribute costs more than an update.
+        self._pending_count = [self.pending, 1, 0]
 
     def reset(self) -> None:
         super().reset()
-        self.histogram = [self._empty_histogram()]
+        self._reset_states()
+
+    def _state_device(self) -> torch.device:
+        return self.histogram[0].device if self.histogram else self.device
 
     def update(self, preds: Tensor, target: Tensor) -> None:
-        """Add a batch of labels to the histogram."""
+        """Add a batch of labels."""
         check_cluster_labels(preds, target)
-        pred, target_labels, count = ops.pair_histogram(preds, target)
-        batch = torch.stack([_state_labels(pred), _state_labels(target_labels), count], dim=1)
-        state_device = self.histogram[0].device if self.histogram else batch.device
-        self.histogram = [_merge([*self.histogram, batch.to(state_device)])]
+        device = self._state_device()
+        if preds.numel() >= PENDING_LABELS:
+            self._push_level(_histogram(preds, target).to(device))
+            return
+        self.pending.append(_pending_batch(preds, target, device))
+        if self._pending_labels() >= PENDING_LABELS:
+            self._count_pending()
+
+    def _pending_labels(self) -> int:
+        # Counts only what was appended since the last call, unless
+        # torchmetrics replaced the list (sync, to(), load_state_dict).
+        count = self._pending_count
+        if count[0] is not self.pending or count[1] > len(self.pending):
+            count[:] = [self.pending, 0, 0]
+        count[2] += sum(p.shape[0] for p in self.pending[count[1]:])
+        count[1] = len(self.pending)
+        return count[2]
+
+    def _count_pending(self) -> None:
+        pending = torch.cat(self.pending)
+        self.pending = [pending[:0].clone()]
+        self._push_level(_histogram(pending[:, _PRED].contiguous(), pending[:, _TARGET].contiguous()))
+
+    def _push_level(self, level: Tensor) -> None:
+        # Merge while the last histogram is at least half the one before: the
+        # sizes then at least halve along the list, so it holds under twice
+        # the rows of the first, and each row is merged O(log) times.
+        levels = [h for h in self.histogram if h.shape[0] > 0] + [level]
+        while len(levels) >= 2 and levels[-2].shape[0] <= 2 * levels[-1].shape[0]:
+            last = levels.pop()
+            levels[-1] = _merged([levels[-1], last])
+        self.histogram = levels
 
     def summary(self) -> ContingencySummary:
         """The contingency summary of everything seen since the last reset (and on every rank, when synced)."""
-        histogram = dim_zero_cat(self.histogram)
-        return contingency_summary(
-            histogram[:, _PRED], histogram[:, _TARGET], histogram[:, _COUNT],
-            expected_mutual_info=self.needs_expected_mutual_info,
-        )
+        # After a sync, torchmetrics leaves each state as one gathered tensor.
+        pending, histogram = dim_zero_cat(self.pending), dim_zero_cat(self.histogram)
+        preds = torch.cat([histogram[:, _PRED], pending[:, _PRED]])
+        target = torch.cat([histogram[:, _TARGET], pending[:, _TARGET]])
+        counts = torch.cat([histogram[:, _COUNT], torch.ones_like(pending[:, _PRED])])
+        return contingency_summary(preds, target, counts, expected_mutual_info=self.needs_expected_mutual_info)
 
     def compute(self) -> Tensor:
         """The metric of everything seen since the last reset (and on every rank, when synced)."""
@@ -100,13 +166,37 @@ class ContingencyMetric(Metric):
     def _score(self, summary: ContingencySummary) -> Tensor:
         raise NotImplementedError
 
+    def merge_state(self, incoming_state: Union[Dict[str, Any], Metric]) -> None:
+        """Add another metric's state (any metric of this package: they all keep the same state), or a state dict."""
+        if isinstance(incoming_state, ContingencyMetric):
+            incoming_state = incoming_state.metric_state
+        super().merge_state(incoming_state)
+
     def _reduce_states(self, incoming_state: dict) -> None:
-        # Used by forward() and merge_state(): merge the two histograms instead
-        # of concatenating them, so the state stays one row per distinct pair.
-        incoming = incoming_state["histogram"]
-        incoming = incoming if isinstance(incoming, list) else [incoming]
-        device = self.histogram[0].device
-        self.histogram = [_merge([h.to(device) for h in incoming] + self.histogram)]
+        # Used by forward() and merge_state(): add the incoming histograms and
+        # labels to ours, keeping the state's shape.
+        missing = [name for name in _STATES if name not in incoming_state]
+        if missing:
+            raise ValueError(
+                f"Expected the state of a clustering_metrics metric, with entries {', '.join(_STATES)}, "
+                f"but got one with {', '.join(map(str, incoming_state)) or 'no entries'}."
+            )
+        device = self._state_device()
+
+        def as_list(value):
+            return [t.to(device) for t in (value if isinstance(value, list) else [value])]
+
+        for level in as_list(incoming_state["histogram"]):
+            if level.dim() != 2 or level.shape[1] != 3 or level.dtype != torch.int64:
+                raise ValueError(f"Expected histogram rows of shape (pairs, 3) and dtype int64 but got {tuple(level.shape)} {level.dtype}.")
+            if level.shape[0] > 0:
+                self._push_level(level)
+        for batch in as_list(incoming_state["pending"]):
+            if batch.dim() != 2 or batch.shape[1] != 2 or batch.dtype != torch.int64:
+                raise ValueError(f"Expected pending label pairs of shape (n, 2) and dtype int64 but got {tuple(batch.shape)} {batch.dtype}.")
+            self.pending.append(batch)
+        if self._pending_labels() >= PENDING_LABELS:
+            self._count_pending()
 
     def plot(self, val: Union[Tensor, Sequence[Tensor], None] = None, ax: Optional[_AX_TYPE] = None) -> _PLOT_OUT_TYPE:
         """Plot one value or a sequence of values; computes the current value when ``val`` is None.

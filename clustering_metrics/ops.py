@@ -16,6 +16,13 @@ NUM_SUMMARY_INTEGERS = 10
 NUM_SUMMARY_REALS = 15
 
 
+def _check_tensors(**arguments: object) -> None:
+    # The dispatcher would report a non-tensor as "UNKNOWN_SCALAR"; name it instead.
+    for name, value in arguments.items():
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Expected `{name}` to be a torch.Tensor but got {type(value).__name__}.")
+
+
 def pair_histogram(preds: Tensor, target: Tensor, counts: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
     """Sparse contingency table of two label vectors.
 
@@ -26,6 +33,7 @@ def pair_histogram(preds: Tensor, target: Tensor, counts: Optional[Tensor] = Non
     ``counts`` optionally gives an int64 multiplicity per sample, so two
     histograms merge by calling this op on their concatenation.
     """
+    _check_tensors(preds=preds, target=target, **({} if counts is None else {"counts": counts}))
     return torch.ops.clustering_metrics.pair_histogram.default(preds, target, counts)
 
 
@@ -35,11 +43,13 @@ def mutual_info_from_histogram(pred_labels: Tensor, target_labels: Tensor, count
     The pairs need not be sorted or distinct: repeated pairs are added, so
     the concatenation of several histograms is a valid input.
     """
+    _check_tensors(pred_labels=pred_labels, target_labels=target_labels, counts=counts)
     return torch.ops.clustering_metrics.mutual_info_from_histogram.default(pred_labels, target_labels, counts)
 
 
 def mutual_info_score(preds: Tensor, target: Tensor) -> Tensor:
     """Mutual information (float64 scalar) of two label vectors, in one fused op."""
+    _check_tensors(preds=preds, target=target)
     return torch.ops.clustering_metrics.mutual_info_score.default(preds, target)
 
 
@@ -53,6 +63,7 @@ def contingency_summary(
     :class:`clustering_metrics.summary.ContingencySummary` names. The expected
     MI slot is NaN unless ``expected_mutual_info`` is set.
     """
+    _check_tensors(preds=preds, target=target, **({} if counts is None else {"counts": counts}))
     return torch.ops.clustering_metrics.contingency_summary.default(preds, target, counts, expected_mutual_info)
 
 

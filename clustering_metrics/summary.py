@@ -65,16 +65,18 @@ class ContingencySummary:
         reals: float64 values, see :data:`REAL_SLOTS`: the MI, the two entropies,
             the expected MI (NaN unless asked for), the sums of ``n log n``, and
             the pair counts with the exact integer expressions of the pair-counting
-            metrics, each rounded once.
+            metrics, each converted to float64 within about 1.5 ulp.
 
     Each slot is also an attribute (``summary.mutual_info``,
     ``summary.num_cells``, ...): a 0-dim tensor on the summary's device.
+    ``has_expected_mutual_info`` says whether the expected MI was computed.
     """
 
     pred_totals: Tensor
     target_totals: Tensor
     integers: Tensor
     reals: Tensor
+    has_expected_mutual_info: bool = False
 
     def __getattr__(self, name: str) -> Tensor:
         if name in _INTEGER:
@@ -109,6 +111,7 @@ def contingency_summary(
     with the same cluster sizes (needed by the adjusted MI only; it costs more than
     the rest of the summary on tables with many distinct cluster sizes).
     """
-    return ContingencySummary(*ops.contingency_summary(preds, target, counts, expected_mutual_info))
+    return ContingencySummary(*ops.contingency_summary(preds, target, counts, expected_mutual_info),
+                              has_expected_mutual_info=expected_mutual_info)
 
 

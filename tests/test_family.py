@@ -291,7 +291,7 @@ class TestArgumentChecks:
             with pytest.raises(ValueError, match="Expected argument `average_method` to be one of"):
                 cls(average_method="median")
 
-    @pytest.mark.parametrize("beta", [0, -1.0, float("nan"), "1", True])
+    @pytest.mark.parametrize("beta", [0, -1.0, float("nan"), float("inf"), "1", True])
     def test_beta(self, beta):
         preds = torch.tensor([0, 1])
         with pytest.raises(ValueError, match="Argument `beta` should be a positive float"):
@@ -330,6 +330,38 @@ def test_summary_op_opcheck_and_fake_shapes():
     assert torch.equal(compiled(preds, target), functional.adjusted_rand_score(preds, target))
 
 
+def test_adjusted_mutual_info_refuses_a_summary_without_the_expected_mutual_info():
+    summary = contingency_summary(torch.tensor([0, 1, 1]), torch.tensor([0, 0, 1]))
+    with pytest.raises(ValueError, match="expected_mutual_info=True"):
+        formulas.adjusted_mutual_info(summary)
+
+
+@pytest.mark.usefixtures("float64_default")
+def test_asking_for_the_adjusted_mutual_info_keeps_the_mutual_info_exact():
+    # 64 x 64 cells of 300 each, one sample moved: MI ~ 3e-9, the expected MI
+    # far larger. The MI must keep its own 1e-13 relative bound in the summary
+    # that also holds the expected MI.
+    i = torch.arange(64 * 64 * 300)
+    preds, target = (i % 4096) // 64, (i % 4096) % 64
+    target[0] = 1
+    exact = family_exact(contingency_numpy(preds.numpy(), target.numpy()), adjusted_mutual_info=False)
+    got = functional.clustering_scores(preds, target)
+    for name in ("mutual_info_score", "normalized_mutual_info_score", "homogeneity_score", "v_measure_score"):
+        assert_close_to_exact(got[name].item(), exact[name], name)
+
+
+def test_expected_mutual_info_near_the_int64_limit():
+    # Weighted histogram whose total is 2^63 - 1: the hypergeometric mode
+    # (a + 1)(b + 1) / (N + 2) must not overflow.
+    total = 2**63 - 1
+    for small in (1000, 10**6):
+        counts = torch.tensor([0, small, small, total - 2 * small])
+        summary = contingency_summary(torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 0, 1]), counts,
+                                      expected_mutual_info=True)
+        assert math.isfinite(summary.expected_mutual_info.item())
+        assert 0 <= summary.expected_mutual_info.item() < 1e-20
+
+
 def test_summary_totals_and_counts():
     preds = torch.tensor([5, 5, -1, 5, 2, 2])
     target = torch.tensor([0, 1, 1, 1, 0, 0], dtype=torch.uint8)
@@ -355,6 +387,8 @@ def test_metric_collection_builds_one_histogram_per_batch(monkeypatch, explicit_
         return original(preds, target, counts)
 
     monkeypatch.setattr(clustering_metrics.ops, "pair_histogram", counting_pair_histogram)
+    # Batches this large are counted at once rather than gathered first.
+    monkeypatch.setattr(clustering_metrics.metric, "PENDING_LABELS", 100)
     generator = torch.Generator().manual_seed(13)
     batches = [(torch.randint(0, 9, (500,), generator=generator), torch.randint(0, 6, (500,), generator=generator))
                for _ in range(5)]

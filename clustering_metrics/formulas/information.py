@@ -49,8 +49,11 @@ def adjusted_mutual_info(s: ContingencySummary, average_method: str = "arithmeti
 
     1 for a perfect match; 0 when one side is a single cluster, or when one side
     is all singletons (then every labeling has MI = EMI exactly, and the
-    normalizer may equal the EMI too).
+    normalizer may equal the EMI too). Needs a summary made with
+    ``expected_mutual_info=True``.
     """
+    if not s.has_expected_mutual_info:
+        raise ValueError("adjusted_mutual_info needs a summary made with expected_mutual_info=True")
     mi, emi = s.mutual_info, s.expected_mutual_info
     normalizer = generalized_mean(s.entropy_pred, s.entropy_target, average_method)
     value = (mi - emi) / (normalizer - emi)

@@ -67,7 +67,7 @@ CM_HOST_DEVICE F phi_series(F x) {
 
 // phi(x) for x = excess / expected, given as exact integers observed = N n
 // and expected = a b (so x > -1 unless observed is 0, where phi is 1).
-// Outside the series range the closed form cancels by at most a factor 5.
+// Outside the series range the closed form cancels by less than a factor 6.
 template <typename F>
 CM_HOST_DEVICE F phi_of_ratio(u128 observed, u128 expected) {
   const F expected_f = to_float<F>(expected);

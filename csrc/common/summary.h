@@ -26,7 +26,8 @@ enum SummaryInteger : int {
 };
 
 // Slots of the float64 output. The pair-counting entries are exact integer
-// expressions rounded once, so that the formulas over them only divide.
+// expressions converted to float64 within about 1.5 ulp, so that the
+// formulas over them only divide.
 enum SummaryReal : int {
   kMutualInfo,
   kEntropyPred,

@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "../common/checks.h"
 #include "../common/counting_plan.h"
@@ -57,8 +58,59 @@ int64_t checked_weight_total(const int64_t* weights, int64_t n) {
 
 }  // namespace
 
+namespace {
+
+// The unsigned type a side's raw labels are read as by SampledIds.
+template <typename F>
+void dispatch_raw_width(int64_t bytes, F&& body) {
+  switch (bytes) {
+    case 1: return body(uint8_t{});
+    case 2: return body(uint16_t{});
+    case 4: return body(uint32_t{});
+    default: return body(uint64_t{});
+  }
+}
+
+// Counts through the sampled labels of both sides, when every label is one
+// of them and their pair space is small: one pass over the input. Returns
+// false, counting nothing, otherwise.
+template <typename P, typename T>
+bool count_sampled(const P* pred_data, const T* target_data, const int64_t* weights, int64_t n, CountedCells& cells) {
+  if constexpr (std::is_same<P, BoolByte>::value || std::is_same<T, BoolByte>::value) {
+    return false;  // a bool side always indexes directly
+  } else {
+    std::vector<uint64_t> pred_keys, pred_raw, target_keys, target_raw;
+    if (!sample_distinct_labels(pred_data, n, pred_keys, pred_raw) ||
+        !sample_distinct_labels(target_data, n, target_keys, target_raw) ||
+        !counts_in_dense_table(static_cast<uint64_t>(pred_keys.size()) * target_keys.size(), n)) {
+      return false;
+    }
+    const uint64_t seed = hash_seed();
+    const SampledLabels pred_labels(pred_keys, pred_raw, seed), target_labels(target_keys, target_raw, seed);
+    cells.pred_index = {0, static_cast<int64_t>(pred_keys.size()), pred_keys, true};
+    cells.target_index = {0, static_cast<int64_t>(target_keys.size()), target_keys, true};
+    return count_cells(SampledIds<RawBits<P>>{reinterpret_cast<const RawBits<P>*>(pred_data), &pred_labels},
+                       SampledIds<RawBits<T>>{reinterpret_cast<const RawBits<T>*>(target_data), &target_labels},
+                       weights, n, cells);
+  }
+}
+
+// Ranks (or directly indexes) both sides into stored ids, then counts.
+template <typename Id, typename P, typename T>
+void count_ranked(const P* pred_data, const T* target_data, const int64_t* weights, int64_t n,
+                  const KeyRange& pred_range, const KeyRange& target_range, bool keep_labels, CountedCells& cells) {
+  Array<Id> ids(2 * n);
+  Id* pred_ids = ids.data();
+  Id* target_ids = pred_ids + n;
+  cells.pred_index = index_labels(pred_data, n, pred_range, pred_ids, keep_labels);
+  cells.target_index = index_labels(target_data, n, target_range, target_ids, keep_labels);
+  TORCH_INTERNAL_ASSERT(count_cells(StoredIds<Id>{pred_ids}, StoredIds<Id>{target_ids}, weights, n, cells));
+}
+
+}  // namespace
+
 CountedCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_in,
-                              const std::optional<at::Tensor>& weights_in) {
+                              const std::optional<at::Tensor>& weights_in, bool keep_labels) {
   const at::Tensor preds = preds_in.contiguous();
   const at::Tensor target = target_in.contiguous();
   const int64_t n = preds.numel();
@@ -86,16 +138,22 @@ CountedCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& targ
         return count_cells(DirectIds<pred_t>{pred_data, pred_range.min_key},
                            DirectIds<target_t>{target_data, target_range.min_key}, weight_ptr, n, cells);
       };
-      if (count_direct(sampled_key_range(pred_data, n), sampled_key_range(target_data, n))) return;
+      const KeyRange pred_guess = sampled_key_range(pred_data, n), target_guess = sampled_key_range(target_data, n);
+      const bool guess_is_dense =
+          indexes_directly(pred_guess.span(), n) && indexes_directly(target_guess.span(), n) &&
+          counts_in_dense_table((pred_guess.span() + 1) * (target_guess.span() + 1), n);
+      // One pass over the input in the common cases: small label ranges, or
+      // a few labels on each side, however far apart.
+      if (guess_is_dense && count_direct(pred_guess, target_guess)) return;
+      if (!guess_is_dense && count_sampled(pred_data, target_data, weight_ptr, n, cells)) return;
       const KeyRange pred_range = key_range(pred_data, n);
       const KeyRange target_range = key_range(target_data, n);
       if (count_direct(pred_range, target_range)) return;
-      Array<int64_t> ids(2 * n);
-      int64_t* pred_ids = ids.data();
-      int64_t* target_ids = pred_ids + n;
-      cells.pred_index = index_labels(pred_data, n, pred_range, pred_ids);
-      cells.target_index = index_labels(target_data, n, target_range, target_ids);
-      TORCH_INTERNAL_ASSERT(count_cells(StoredIds{pred_ids}, StoredIds{target_ids}, weight_ptr, n, cells));
+      if (n < (int64_t{1} << 32)) {
+        count_ranked<uint32_t>(pred_data, target_data, weight_ptr, n, pred_range, target_range, keep_labels, cells);
+      } else {
+        count_ranked<uint64_t>(pred_data, target_data, weight_ptr, n, pred_range, target_range, keep_labels, cells);
+      }
     });
   });
   return cells;

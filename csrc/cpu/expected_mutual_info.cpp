@@ -28,7 +28,7 @@
 //
 // Errors: each step rounds three times in long double, so a weight k steps
 // from the mode is within 3k * 2^-64 relative, and E[phi] within twice the
-// largest such error plus the error of phi (2^-55, see expected_cell_term);
+// largest such error plus the error of phi (2^-53, see expected_cell_term);
 // for the tens to thousands of steps of ordinary tables that is below 1e-16
 // relative. The sums over pairs of totals are of non-negative terms.
 #include <ATen/ATen.h>
@@ -94,10 +94,12 @@ class LogTable {
 
 // mu E[phi(x)] for one row total a and column total b. Outside the series
 // range, phi = r log r - x with r = n / mu and log r = log n - log mu from
-// the table: log r is then within about 2^-60 absolute, and |log r| >= 0.4
-// there, so each term stays within about 2^-55 relative of itself.
+// the table: log r is then within a few ulps of max(log n, |log mu|), at
+// most 44 (2^-58 absolute), |log r| >= 0.4 there, and the closed form
+// cancels by less than a factor 6, so each term stays within about 2^-53
+// relative of itself.
 Real expected_cell_term(int64_t a, int64_t b, int64_t total, const LogTable& log_of_count) {
-  const int64_t lo = std::max<int64_t>(0, a + b - total);
+  const int64_t lo = std::max<int64_t>(0, a - (total - b));  // a + b may exceed int64
   const int64_t hi = std::min(a, b);
   const u128 expected = static_cast<u128>(a) * static_cast<u128>(b);
   const Real expected_f = to_float<Real>(expected);
@@ -114,9 +116,9 @@ Real expected_cell_term(int64_t a, int64_t b, int64_t total, const LogTable& log
   };
   if (lo == hi) return mu * phi_at(lo);
   // The mode of the hypergeometric distribution.
-  const u128 mode_numerator = static_cast<u128>(a + 1) * static_cast<u128>(b + 1);
-  const int64_t mode = std::clamp<int64_t>(static_cast<int64_t>(mode_numerator / static_cast<u128>(total + 2)), lo, hi);
-  const int64_t rest = total - a - b;  // rest + n + 1 >= 1 on the support
+  const u128 mode_numerator = (static_cast<u128>(a) + 1) * (static_cast<u128>(b) + 1);
+  const int64_t mode = std::clamp<int64_t>(static_cast<int64_t>(mode_numerator / (static_cast<u128>(total) + 2)), lo, hi);
+  const int64_t rest = (total - a) - b;  // rest + n + 1 >= 1 on the support
   const Real phi_bound = std::max(phi_at(lo), phi_at(hi));
 
   CompensatedSum<Real> weights, weighted;
@@ -149,19 +151,27 @@ Real expected_cell_term(int64_t a, int64_t b, int64_t total, const LogTable& log
   return mu * (weighted.value() / weights.value());
 }
 
-// A rough count of the recurrence steps: about 40 standard deviations of n
-// (plus a few) per pair of distinct totals.
-double estimated_steps(const std::vector<DistinctValue>& rows, const std::vector<DistinctValue>& cols, int64_t total) {
+// About how far the walks go: 40 standard deviations of n (plus a few) per
+// pair of distinct totals, in all and at the furthest.
+struct WalkEstimate {
   double steps = 0;
+  int64_t largest_count = 0;
+};
+
+WalkEstimate estimate_walks(const std::vector<DistinctValue>& rows, const std::vector<DistinctValue>& cols,
+                            int64_t total) {
+  WalkEstimate estimate;
   const double n = static_cast<double>(total);
   for (const DistinctValue& row : rows) {
     for (const DistinctValue& col : cols) {
       const double a = static_cast<double>(row.value), b = static_cast<double>(col.value);
-      const double variance = a * b / n * (1 - a / n) * (1 - b / n);
-      steps += 40 * std::sqrt(variance) + 8;
+      const double spread = 40 * std::sqrt(a * b / n * (1 - a / n) * (1 - b / n)) + 8;
+      estimate.steps += spread;
+      const double furthest = std::min(std::min(a, b), a * b / n + spread);
+      estimate.largest_count = std::max(estimate.largest_count, static_cast<int64_t>(furthest) + 1);
     }
   }
-  return steps;
+  return estimate;
 }
 
 }  // namespace
@@ -173,11 +183,11 @@ double expected_mutual_info(const std::vector<int64_t>& pred_totals, const std::
   // One cluster on either side: every random table is the same table, whose
   // MI is 0.
   if (cluster_count(rows) <= 1 || cluster_count(cols) <= 1) return 0.0;
-  const double steps = estimated_steps(rows, cols, total);
-  TORCH_CHECK(steps <= kMaxSteps, "expected_mutual_info: the cluster totals (N = ", total,
-              ") would take about ", steps, " hypergeometric terms, more than the ", kMaxSteps,
+  const WalkEstimate walks = estimate_walks(rows, cols, total);
+  TORCH_CHECK(walks.steps <= kMaxSteps, "expected_mutual_info: the cluster totals (N = ", total,
+              ") would take about ", walks.steps, " hypergeometric terms, more than the ", kMaxSteps,
               " this implementation allows.");
-  const LogTable log_of_count(std::min(rows.back().value, cols.back().value));
+  const LogTable log_of_count(walks.largest_count);
   // Larger totals have wider walks: tasks alternate between the two ends of
   // the (sorted) rows, so that each thread's contiguous range of tasks gets
   // a fair share of both. Each row's sum has its own slot, summed in row

@@ -1,10 +1,22 @@
 #include "label_ranking.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <random>
 
 namespace clustering_metrics::cpu {
 
+uint64_t hash_seed() {
+  static const uint64_t seed = []() -> uint64_t {
+    if (const char* fixed = std::getenv("CLUSTERING_METRICS_HASH_SEED")) return std::strtoull(fixed, nullptr, 0);
+    std::random_device entropy;
+    return (static_cast<uint64_t>(entropy()) << 32) ^ entropy();
+  }();
+  return seed;
+}
+
 int64_t KeyTable::insert(Slot& entry, uint64_t key) {
+  if (inserted_.size() >= kMaxKeys) return kGaveUp;
   const int64_t id = static_cast<int64_t>(inserted_.size());
   entry = {key, id};
   inserted_.push_back(key);
@@ -25,7 +37,8 @@ void KeyTable::resize(size_t capacity) {
   }
 }
 
-std::vector<std::vector<int64_t>> rank_local_ids(const std::vector<KeyTable>& tables, LabelIndex& index) {
+std::vector<std::vector<int64_t>> rank_local_ids(const std::vector<KeyTable>& tables, LabelIndex& index,
+                                                 bool keep_keys) {
   std::vector<uint64_t> distinct;
   for (const auto& table : tables) distinct.insert(distinct.end(), table.inserted().begin(), table.inserted().end());
   std::sort(distinct.begin(), distinct.end());
@@ -37,9 +50,17 @@ std::vector<std::vector<int64_t>> rank_local_ids(const std::vector<KeyTable>& ta
     }
   }
   index.size = static_cast<int64_t>(distinct.size());
-  index.sorted_keys = std::move(distinct);
-  index.ranked = true;
+  if (keep_keys) index.sorted_keys = std::move(distinct);
   return rank_of_local;
+}
+
+SampledLabels::SampledLabels(const std::vector<uint64_t>& keys, const std::vector<uint64_t>& raw, uint64_t seed)
+    : slots_(kSlots), keys_(keys), seed_(seed) {
+  for (size_t rank = 0; rank < raw.size(); ++rank) {
+    uint64_t slot = mix(raw[rank], seed_) >> kShift;
+    while (slots_[slot].rank != kEmpty) slot = (slot + 1) & (kSlots - 1);
+    slots_[slot] = {raw[rank], rank};
+  }
 }
 
 }  // namespace clustering_metrics::cpu

@@ -9,14 +9,15 @@
 // kExtendedSumRelativeError of itself, so their combination is within that
 // much of the four added (doubled to cover the long double roundings of
 // combining them), plus the final rounding to double, 2^-53 relative, outside
-// the bound. The form is kept when that bound is within 1e-13 of
-// |MI - baseline|; the choice depends only on the histogram, not on how it
-// was counted, so every op returns the same bits for the same data.
+// the bound. The form is kept when that bound is within 1e-13 of the MI and
+// of |MI - baseline|; the choice depends only on the histogram (and the
+// baseline), not on how it was counted.
 //
 // Otherwise, the exact form: one non-negative term per cell
 // (common/information_terms.h), each within a few ulps of long double, in
 // fixed blocks summed in block order. Its result is within about 2^-58
 // relative of the MI however small the MI is.
+#include <algorithm>
 #include <cmath>
 
 #include "../common/compensated_sum.h"
@@ -75,7 +76,7 @@ double mutual_info(CountedCells& cells, const Summary& summary, double baseline)
     const double error_bound = 2 * kExtendedSumRelativeError *
                                static_cast<double>(total_log_total + cell_sum + marginal_sum) /
                                static_cast<double>(total);
-    if (error_bound <= kEntropyFormTolerance * std::fabs(clipped - baseline)) return clipped;
+    if (error_bound <= kEntropyFormTolerance * std::min(clipped, std::fabs(clipped - baseline))) return clipped;
   }
   return exact_mutual_info(listed_cells(cells), summary, cells.target_index.size);
 }

@@ -18,7 +18,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> pair_histogram_cpu(const at::Tens
                                                                   const std::optional<at::Tensor>& counts) {
   check_label_pair(preds, target, "preds", "target");
   if (counts.has_value()) check_counts(*counts, preds, "counts");
-  CountedCells cells = count_pair_cells(preds, target, counts);
+  CountedCells cells = count_pair_cells(preds, target, counts, /*keep_labels=*/true);
   return histogram_of(cells, preds.scalar_type(), target.scalar_type());
 }
 
@@ -31,12 +31,12 @@ at::Tensor mutual_info_from_histogram_cpu(const at::Tensor& pred_labels, const a
                                           const at::Tensor& counts) {
   check_label_pair(pred_labels, target_labels, "pred_labels", "target_labels");
   check_counts(counts, pred_labels, "counts");
-  return mutual_info_of(count_pair_cells(pred_labels, target_labels, counts));
+  return mutual_info_of(count_pair_cells(pred_labels, target_labels, counts, /*keep_labels=*/false));
 }
 
 at::Tensor mutual_info_score_cpu(const at::Tensor& preds, const at::Tensor& target) {
   check_label_pair(preds, target, "preds", "target");
-  return mutual_info_of(count_pair_cells(preds, target, std::nullopt));
+  return mutual_info_of(count_pair_cells(preds, target, std::nullopt, /*keep_labels=*/false));
 }
 
 // The nonzero totals, in label order.
@@ -54,7 +54,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> contingency_summary_c
     bool with_expected_mutual_info) {
   check_label_pair(preds, target, "preds", "target");
   if (counts.has_value()) check_counts(*counts, preds, "counts");
-  CountedCells cells = count_pair_cells(preds, target, counts);
+  CountedCells cells = count_pair_cells(preds, target, counts, /*keep_labels=*/false);
   const Summary summary = summarize(cells);
   at::Tensor integers = at::zeros({kNumSummaryIntegers}, at::kLong);
   at::Tensor reals = at::zeros({kNumSummaryReals}, at::kDouble);

@@ -28,9 +28,10 @@ namespace clustering_metrics::cpu {
 struct LabelIndex {
   uint64_t min_key = 0;
   int64_t size = 0;                   // number of ids
-  std::vector<uint64_t> sorted_keys;  // the distinct keys, when ranked
+  std::vector<uint64_t> sorted_keys;  // the distinct keys, when ranked and kept
   bool ranked = false;
 
+  // Needs the sorted keys of a ranked side (count_pair_cells' keep_labels).
   uint64_t key_of(uint64_t id) const { return ranked ? sorted_keys[id] : min_key + id; }
 };
 
@@ -104,8 +105,9 @@ void for_each_cell(const uint64_t* keys, uint64_t cols, int64_t begin, int64_t e
 // ---------------------------------------------------------------- stages
 
 // weights, when given, are non-negative int64 multiplicities per sample.
+// keep_labels keeps what histogram_of needs to write the labels back out.
 CountedCells count_pair_cells(const at::Tensor& preds, const at::Tensor& target,
-                              const std::optional<at::Tensor>& weights);
+                              const std::optional<at::Tensor>& weights, bool keep_labels);
 
 // The cells as a list, formed from the dense tables if need be (which are
 // then released: the list replaces them).
@@ -113,13 +115,14 @@ const CellList& listed_cells(CountedCells& cells);
 
 Summary summarize(const CountedCells& cells);
 
-// The MI, within 1e-13 of |MI - baseline| or within a few ulps of long
-// double relative (mutual_info.cpp says which form meets which bound).
-// baseline is 0 for the MI itself, and the expected MI for the adjusted MI,
-// whose numerator is MI - EMI.
+// The MI, within 1e-13 of the MI and of |MI - baseline|, or within a few
+// ulps of long double relative (mutual_info.cpp says which form meets which
+// bound). baseline is 0 for the MI itself, and the expected MI for the
+// adjusted MI, whose numerator is MI - EMI.
 double mutual_info(CountedCells& cells, const Summary& summary, double baseline = 0);
 
-// (pred labels, target labels, counts) in the dtypes given, sized to the cells.
+// (pred labels, target labels, counts) in the dtypes given, sized to the
+// cells; the cells must have been counted with keep_labels.
 std::tuple<at::Tensor, at::Tensor, at::Tensor> histogram_of(CountedCells& cells, at::ScalarType pred_dtype,
                                                            at::ScalarType target_dtype);
 

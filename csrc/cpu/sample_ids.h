@@ -1,5 +1,6 @@
 // How the counters read a sample's (pred id, target id): straight from the
-// labels of a directly indexed side, or from stored ranks.
+// labels of a directly indexed side, from stored ranks, or through a small
+// table of sampled labels (SampledIds, label_ranking.h).
 #pragma once
 
 #include <cstdint>
@@ -18,8 +19,11 @@ struct DirectIds {
   void prefetch(int64_t i) const { __builtin_prefetch(data + i, /*rw=*/0, /*locality=*/3); }
 };
 
+// Ids of ranked sides, stored as 32-bit integers while there are fewer than
+// 2^32 samples (half the memory and bandwidth of 64-bit ones).
+template <typename Id>
 struct StoredIds {
-  const int64_t* ids;
+  const Id* ids;
   uint64_t operator()(int64_t i) const { return static_cast<uint64_t>(ids[i]); }
   void prefetch(int64_t i) const { __builtin_prefetch(ids + i, /*rw=*/0, /*locality=*/3); }
 };

@@ -8,15 +8,10 @@
 #include <vector>
 
 #include "pipeline.h"
+#include "radix_sort.h"
 #include "sample_ids.h"
 
 namespace clustering_metrics::cpu {
-
-// Stable LSD radix sort of a small range of keys on their low `key_bits`
-// bits, carrying an optional payload; `key_scratch`/`payload_scratch` hold
-// as many elements. The result ends up back in `keys`/`payload`.
-void sort_low_bits(uint64_t* keys, int64_t* payload, uint64_t* key_scratch, int64_t* payload_scratch, int64_t n,
-                   int key_bits, std::vector<int64_t>& counts);
 
 // Sorts each bucket of bucketed keys (bucket b spans [bucket_begin[b],
 // bucket_begin[b + 1])) on its low bits and writes its runs from the bucket's
@@ -56,18 +51,7 @@ bool count_sorted(PredIds pred_id, TargetIds target_id, const int64_t* weights, 
                                             });
   });
   if (any_set(out_of_range)) return false;
-  // Exclusive scan in (bucket, chunk) order keeps equal keys in sample order.
-  std::vector<int64_t> bucket_begin(num_buckets + 1, 0);
-  int64_t running = 0;
-  for (int64_t b = 0; b < num_buckets; ++b) {
-    bucket_begin[b] = running;
-    for (int64_t c = 0; c < chunks.count; ++c) {
-      const int64_t count = offsets[c * num_buckets + b];
-      offsets[c * num_buckets + b] = running;
-      running += count;
-    }
-  }
-  bucket_begin[num_buckets] = n;
+  const std::vector<int64_t> bucket_begin = bucket_starts(offsets, chunks.count, num_buckets, n);
   chunks.run([&](int64_t c, int64_t begin, int64_t end) {
     int64_t* next = offsets.data() + c * num_buckets;
     for (int64_t i = begin; i < end; ++i) {

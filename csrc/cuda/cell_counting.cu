@@ -186,6 +186,16 @@ __global__ void count_global_kernel_impl(SideView<P> pred, SideView<T> target, c
   });
 }
 
+// bools[i] = (bytes[i] != 0): a bool tensor may hold any nonzero byte for
+// True (a uint8 tensor viewed as bool), and the counting kernels read labels
+// as raw bytes.
+__global__ void normalize_bools_kernel(const uint8_t* __restrict__ bytes, int64_t n, uint8_t* bools) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    bools[i] = bytes[i] != 0;
+  }
+}
+
 template <typename U>
 __global__ void label_offsets_kernel_impl(const U* __restrict__ labels, int64_t n, U min_raw, uint64_t* offsets) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -304,6 +314,18 @@ void dispatch_width(int64_t bytes, F&& body) {
     case 8: return body(uint64_t{});
   }
   TORCH_CHECK(false, "clustering_metrics: unsupported label width of ", bytes, " bytes.");
+}
+
+// The labels as a contiguous tensor whose bools are bytes 0 and 1.
+at::Tensor contiguous_labels(const at::Tensor& labels) {
+  const at::Tensor contiguous = labels.contiguous();
+  if (contiguous.scalar_type() != at::kBool || contiguous.numel() == 0) return contiguous;
+  at::Tensor normalized = at::empty_like(contiguous);
+  const int64_t n = contiguous.numel();
+  normalize_bools_kernel<<<grid_for(n), kThreads, 0, current_stream()>>>(
+      static_cast<const uint8_t*>(contiguous.const_data_ptr()), n, static_cast<uint8_t*>(normalized.data_ptr()));
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  return normalized;
 }
 
 // Labels of one side, with their key range.
@@ -530,8 +552,8 @@ at::Tensor nonzero_entries(const at::Tensor& values) { return compact_positive(n
 
 PairCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_in,
                            const std::optional<at::Tensor>& weights_in) {
-  const at::Tensor preds = preds_in.contiguous();
-  const at::Tensor target = target_in.contiguous();
+  const at::Tensor preds = contiguous_labels(preds_in);
+  const at::Tensor target = contiguous_labels(target_in);
   const int64_t n = preds.numel();
   const cudaStream_t stream = current_stream();
   PairCells cells;

@@ -68,7 +68,9 @@ __device__ T reduce_block_in_order(const T& mine) {
     if (t < width) values[t].add(values[t + width]);
     __syncthreads();
   }
-  return values[0];
+  const T result = values[0];
+  __syncthreads();  // a caller may reduce again into the same storage
+  return result;
 }
 
 __global__ void marginals_kernel(const uint64_t* __restrict__ keys, const int64_t* __restrict__ counts,
