@@ -61,7 +61,8 @@ class CountTally {
   // Adds values[0, size). Zeros and ones, the common counts of sparse
   // tables, are counted in a register: incrementing one memory slot for each
   // would make every add wait for the one before.
-  void add(const int64_t* values, int64_t size) {
+  template <typename T>
+  void add(const T* values, int64_t size) {
     int64_t* small = small_.data();
     int64_t ones = 0;
     for (int64_t i = 0; i < size; ++i) {
@@ -84,7 +85,7 @@ class CountTally {
   // Calls fn(value, multiplicity) for each distinct nonzero value, in
   // increasing order.
   template <typename F>
-  void for_each_value(F&& fn) {
+  void for_each_value(F&& fn) const {
     for (int64_t v = 1; v < kSmallValues; ++v) {
       if (small_[v] != 0) fn(v, small_[v]);
     }
@@ -97,7 +98,7 @@ class CountTally {
     }
   }
 
-  TallySums sums() {
+  TallySums sums() const {
     TallySums result;
     CompensatedSum<long double> n_log_n;
     for_each_value([&](int64_t v, int64_t multiplicity) {
@@ -114,7 +115,7 @@ class CountTally {
 
  private:
   std::vector<int64_t> small_;
-  std::vector<int64_t> large_;
+  mutable std::vector<int64_t> large_;  // sorted when read: the order values arrived in does not matter
 };
 
 }  // namespace clustering_metrics::cpu

@@ -59,11 +59,9 @@ struct DistinctValue {
   int64_t multiplicity;
 };
 
-std::vector<DistinctValue> distinct_totals(const std::vector<int64_t>& totals) {
-  CountTally tally;
-  tally.add(totals.data(), static_cast<int64_t>(totals.size()));
+std::vector<DistinctValue> distinct_totals(const CountTally& totals) {
   std::vector<DistinctValue> distinct;
-  tally.for_each_value([&](int64_t v, int64_t m) { distinct.push_back({v, m}); });
+  totals.for_each_value([&](int64_t v, int64_t m) { distinct.push_back({v, m}); });
   return distinct;
 }
 
@@ -176,8 +174,7 @@ WalkEstimate estimate_walks(const std::vector<DistinctValue>& rows, const std::v
 
 }  // namespace
 
-double expected_mutual_info(const std::vector<int64_t>& pred_totals, const std::vector<int64_t>& target_totals,
-                            int64_t total) {
+double expected_mutual_info(const CountTally& pred_totals, const CountTally& target_totals, int64_t total) {
   const std::vector<DistinctValue> rows = distinct_totals(pred_totals);
   const std::vector<DistinctValue> cols = distinct_totals(target_totals);
   // One cluster on either side: every random table is the same table, whose

@@ -1,14 +1,15 @@
 // The expected mutual information of two random labelings with the given
-// cluster totals (zeros are ignored), computed on the CPU for every backend:
-// it needs only the totals, and long double precision (expected_mutual_info.cpp).
+// cluster totals, computed on the CPU for every backend: it needs only the
+// distinct totals and their multiplicities, and long double precision
+// (expected_mutual_info.cpp).
 #pragma once
 
 #include <cstdint>
-#include <vector>
+
+#include "count_tally.h"
 
 namespace clustering_metrics::cpu {
 
-double expected_mutual_info(const std::vector<int64_t>& pred_totals, const std::vector<int64_t>& target_totals,
-                            int64_t total);
+double expected_mutual_info(const CountTally& pred_totals, const CountTally& target_totals, int64_t total);
 
 }  // namespace clustering_metrics::cpu

@@ -88,7 +88,7 @@ class SampledLabels {
   // keys: distinct label keys, increasing; raw: their raw bits, same order.
   SampledLabels(const std::vector<uint64_t>& keys, const std::vector<uint64_t>& raw, uint64_t seed);
   uint64_t rank_of(uint64_t raw) const {
-    for (uint64_t slot = mix(raw, seed_) >> kShift;; slot = (slot + 1) & (kSlots - 1)) {
+    for (uint64_t slot = (raw * multiplier_) >> kShift;; slot = (slot + 1) & (kSlots - 1)) {
       if (slots_[slot].raw == raw && slots_[slot].rank != kEmpty) return slots_[slot].rank;
       if (slots_[slot].rank == kEmpty) return UINT64_MAX;
     }
@@ -106,7 +106,10 @@ class SampledLabels {
   };
   std::vector<Slot> slots_;
   std::vector<uint64_t> keys_;
-  uint64_t seed_;
+  // Multiply-shift hashing: one multiplication a lookup, as this runs once
+  // per sample. The odd multiplier comes from the seed, so it cannot be
+  // aimed at; and with at most 512 labels in 1024 slots no lookup probes far.
+  uint64_t multiplier_;
 };
 
 // Labels of width U read through SampledLabels.

@@ -38,8 +38,8 @@ struct BlockSum {
 double exact_mutual_info(const CellList& cells, const Summary& summary, int64_t cols) {
   const int64_t nnz = cells.size;
   const int64_t num_blocks = (nnz + kTermBlock - 1) / kTermBlock;
-  const int64_t* row_totals = summary.row_totals.data();
-  const int64_t* col_totals = summary.col_totals.data();
+  const Totals& row_totals = summary.row_totals;
+  const Totals& col_totals = summary.col_totals;
   const int64_t total = summary.total;
   std::vector<BlockSum> block_sums(num_blocks);
   parallel_for(0, num_blocks, 1, [&](int64_t first, int64_t last) {

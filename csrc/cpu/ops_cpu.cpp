@@ -40,11 +40,11 @@ at::Tensor mutual_info_score_cpu(const at::Tensor& preds, const at::Tensor& targ
 }
 
 // The nonzero totals, in label order.
-at::Tensor nonzero_totals(const std::vector<int64_t>& totals, int64_t count) {
+at::Tensor nonzero_totals(const Totals& totals, int64_t count) {
   at::Tensor out = at::empty({count}, at::kLong);
   int64_t* data = out.mutable_data_ptr<int64_t>();
-  for (const int64_t t : totals) {
-    if (t != 0) *data++ = t;
+  for (int64_t id = 0; id < totals.size(); ++id) {
+    if (totals[id] != 0) *data++ = totals[id];
   }
   return out;
 }
@@ -55,7 +55,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> contingency_summary_c
   check_label_pair(preds, target, "preds", "target");
   if (counts.has_value()) check_counts(*counts, preds, "counts");
   CountedCells cells = count_pair_cells(preds, target, counts, /*keep_labels=*/false);
-  const Summary summary = summarize(cells);
+  Summary summary = summarize(cells);
   at::Tensor integers = at::zeros({kNumSummaryIntegers}, at::kLong);
   at::Tensor reals = at::zeros({kNumSummaryReals}, at::kDouble);
   int64_t* ints = integers.mutable_data_ptr<int64_t>();
@@ -66,9 +66,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> contingency_summary_c
   ints[kNumTargetClusters] = summary.num_target_clusters;
   write_pair_counts(summary.total, summary.pairs, ints, values);
   double emi = std::numeric_limits<double>::quiet_NaN();
-  if (with_expected_mutual_info) emi = expected_mutual_info(summary.row_totals, summary.col_totals, summary.total);
+  if (with_expected_mutual_info) emi = expected_mutual_info(summary.row_tally, summary.col_tally, summary.total);
   values[kExpectedMutualInfo] = emi;
   values[kMutualInfo] = mutual_info(cells, summary, with_expected_mutual_info ? emi : 0.0);
+  cells = CountedCells{};  // the outputs need only the summary
   values[kEntropyPred] = summary.entropy_pred;
   values[kEntropyTarget] = summary.entropy_target;
   values[kCellsNLogN] = static_cast<double>(summary.cells_n_log_n);

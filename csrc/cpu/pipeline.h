@@ -19,6 +19,7 @@
 
 #include "../common/host_device.h"
 #include "../common/summary.h"
+#include "count_tally.h"
 #include "parallel.h"
 
 namespace clustering_metrics::cpu {
@@ -68,16 +69,29 @@ struct CountedCells {
   bool is_dense() const { return dense.num_cells > 0; }
 };
 
+// Cluster totals by id (zero for ids no sample has), in 32 bits when the
+// grand total fits: a table with as many clusters as samples then takes half
+// the memory.
+struct Totals {
+  std::vector<uint32_t> narrow;  // when every total fits 32 bits
+  std::vector<int64_t> wide;     // otherwise
+
+  static bool fits_narrow(int64_t grand_total) { return grand_total <= int64_t{UINT32_MAX}; }
+  int64_t operator[](int64_t id) const { return wide.empty() ? int64_t{narrow[id]} : wide[id]; }
+  int64_t size() const { return static_cast<int64_t>(wide.empty() ? narrow.size() : wide.size()); }
+};
+
 // What the metrics need from the cells (see common/summary.h): the cluster
-// totals by id (zero for ids no sample has) and the sums over cells, rows
-// and columns.
+// totals, their tallies, and the sums over cells, rows and columns.
 struct Summary {
   int64_t total = 0;
   int64_t num_cells = 0;
   int64_t num_pred_clusters = 0;
   int64_t num_target_clusters = 0;
-  std::vector<int64_t> row_totals;  // by pred id
-  std::vector<int64_t> col_totals;  // by target id
+  Totals row_totals;  // by pred id
+  Totals col_totals;  // by target id
+  CountTally row_tally;  // the distinct row totals, with multiplicities
+  CountTally col_tally;
   PairCounts pairs;
   long double cells_n_log_n = 0;  // sums of v log v, each within 2^-60 of itself
   long double pred_n_log_n = 0;

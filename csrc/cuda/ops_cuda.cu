@@ -52,10 +52,11 @@ at::Tensor mutual_info_score_cuda(const at::Tensor& preds, const at::Tensor& tar
   return mutual_info_of(count_pair_cells(preds, target, std::nullopt));
 }
 
-std::vector<int64_t> to_host_vector(const at::Tensor& t) {
-  const at::Tensor host = t.cpu();
-  const int64_t* data = host.const_data_ptr<int64_t>();
-  return std::vector<int64_t>(data, data + host.numel());
+cpu::CountTally tally_on_host(const at::Tensor& totals) {
+  const at::Tensor host = totals.cpu();
+  cpu::CountTally tally;
+  tally.add(host.const_data_ptr<int64_t>(), host.numel());
+  return tally;
 }
 
 // The EMI runs on the CPU from the copied-back totals: it needs only them
@@ -73,8 +74,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> contingency_summary_c
   at::Tensor pred_totals = nonzero_entries(summary.row_totals);
   at::Tensor target_totals = nonzero_entries(summary.col_totals);
   if (with_expected_mutual_info) {
-    const double emi = cpu::expected_mutual_info(to_host_vector(pred_totals), to_host_vector(target_totals),
-                                                 cells.total);
+    const double emi = cpu::expected_mutual_info(tally_on_host(pred_totals), tally_on_host(target_totals), cells.total);
     summary.reals[kExpectedMutualInfo].fill_(emi);
   }
   return {pred_totals, target_totals, summary.integers, summary.reals};
