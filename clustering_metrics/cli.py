@@ -6,11 +6,16 @@ in their files, not where in this package the problem was noticed.
 """
 
 import argparse
+import array
 import csv
 import json
+import math
 import os
+import pickle
+import re
 import sys
-from typing import List, Optional
+import warnings
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 
@@ -23,6 +28,18 @@ PROG = "clustering-metrics"
 FORMATS = ".npy, .pt, .csv or .txt"
 EXIT_INPUT_ERROR = 1
 NPY_MAGIC = b"\x93NUMPY"
+NPY_VERSIONS = ((1, 0), (2, 0), (3, 0))
+INT64_DIGITS = 19  # len(str(2**63)): more significant digits than this cannot fit
+# A CSV/TXT label: an optional sign and ASCII digits (int() would also take
+# "1_000" and non-ASCII digits). Leading zeros are fine.
+INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+# An integer or a float as written in a CSV file; decides whether a first line
+# is a header and whether a bad label is reported as a float.
+NUMBER_TEXT = re.compile(
+    r"[+-]?(?:[0-9]+\.[0-9]*|\.?[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)", re.IGNORECASE
+)
+CSV_ENCODING = "utf-8-sig"  # UTF-8, without the byte-order mark of Excel's "CSV UTF-8"
+SCAN_CHUNK_BYTES = 1 << 22
 
 DESCRIPTION = "Exact clustering-comparison metrics between two clusterings, computed by compiled PyTorch ops."
 METRIC_NAMES = tuple(formulas.METRICS)
@@ -41,9 +58,21 @@ All of them come from one histogram of the labels. Each file holds one integer
 label per sample:
 
   .npy       a 1-D integer NumPy array (loaded without pickle)
-  .pt        a 1-D integer torch tensor saved with torch.save (loaded with weights_only=True)
-  .csv .txt  one label per line, with or without a header line; for a file with
-             several columns, name the column with --column (the first line is then the header)
+  .pt        a dense 1-D integer torch tensor saved with torch.save (loaded with weights_only=True)
+  .csv .txt  UTF-8 text (a byte-order mark is fine), one label per line: an integer with
+             an optional sign and surrounding spaces. Floats ("2.0", "1e3"), values beyond
+             64 bits, blank lines and empty cells are errors, reported with their line.
+
+Header lines of .csv and .txt files:
+  - A file with several columns needs --column NAME; its first line is the header.
+  - In a one-column file the first line is a header when it is not a number (a name
+    such as "cluster"); a first line that is a number is read as a label. --header
+    makes it a header whatever it holds (pandas writes the header "0" for an unnamed
+    Series), --no-header makes it a label. For one file with a header that is a number,
+    name it instead: --preds-column 0.
+  - --json reports the labels read from each file ("preds_labels_read",
+    "target_labels_read") and its header ("preds_header", "target_header"; null
+    where every line was a label).
 """
 SCORE_EPILOG = f"""\
 exit status: 0 on success, 1 for unusable input (one line on stderr), 2 for a usage error.
@@ -52,6 +81,7 @@ examples:
   {PROG} score preds.npy target.npy
   {PROG} score labels.csv labels.csv --preds-column kmeans --target-column truth
   {PROG} score preds.pt target.txt --json
+  {PROG} score preds.csv target.csv --header    # header lines that are numbers, like pandas' "0"
   {PROG} score preds.npy target.npy --metric adjusted_rand_score --metric v_measure_score
   {PROG} score preds.npy target.npy --metric all --json
   {PROG} score preds.npy target.npy --device cuda
@@ -66,54 +96,146 @@ class InputError(Exception):
     """A problem with the user's input, reported as one line without a traceback."""
 
 
-def _csv_label(text: str, path: str, line_number: int) -> int:
+class LabelFile(NamedTuple):
+    """The labels read from one file."""
+
+    labels: torch.Tensor
+    # The header cell above the labels of a .csv/.txt file; None when every line was a label.
+    header: Optional[str]
+
+
+def _reason(err: BaseException) -> str:
+    """The first sentence of a library's error message, for a one-line error; the rest is advice to programmers."""
+    lines = str(err).strip().splitlines()
+    if not lines:
+        return "unexpected end of file" if isinstance(err, EOFError) else type(err).__name__
+    return lines[0].split(". ")[0].rstrip(".")
+
+
+def _quoted(text: str) -> str:
+    """A cell as an error message shows it: a 5000-digit cell should not fill the terminal."""
+    return repr(text) if len(text) <= 40 else f"{text[:20]!r}... ({len(text)} characters)"
+
+
+def _cells(row: List[str]) -> List[str]:
+    # csv.reader gives [] for a blank line: one empty cell, which is not a label.
+    return [cell.strip() for cell in row] or [""]
+
+
+def _label(row: List[str], index: int, column: Optional[str], path: str, line_number: int) -> int:
+    """The label in ``row`` at ``index``, or the InputError that says what is wrong with it."""
+    where = f"{path}, line {line_number}"
+    cells = _cells(row)
+    if column is None and len(cells) != 1:
+        raise InputError(f"{where}: {len(cells)} columns in a one-column file; choose one with --column NAME")
+    if index >= len(cells):
+        raise InputError(f"{where}: the row has no column {column!r}")
+    text = cells[index]
+    if not text:
+        raise InputError(f"{where}: the label is empty")
+    if INTEGER_TEXT.fullmatch(text):
+        # Counting digits first keeps int() off huge cells (it refuses over 4300 digits).
+        value = int(text) if len(text.lstrip("+-").lstrip("0")) <= INT64_DIGITS else None
+        if value is None or not -(2**63) <= value < 2**63:
+            raise InputError(f"{where}: {_quoted(text)} does not fit in a 64-bit integer")
+        return value
+    if NUMBER_TEXT.fullmatch(text):
+        raise InputError(f"{where}: {_quoted(text)} is a float; cluster labels must be integers")
+    raise InputError(f"{where}: {_quoted(text)} is not an integer label")
+
+
+def _read_column_exact(path: str, index: int, column: Optional[str], skip_header: bool) -> torch.Tensor:
+    """The labels by the csv module, one row at a time (8 bytes a label), or the InputError for the first bad row."""
+    labels = array.array("q")
+    with open(path, newline="", encoding=CSV_ENCODING) as f:
+        rows = csv.reader(f)
+        if skip_header:
+            next(rows)
+        for row in rows:
+            labels.append(_label(row, index, column, path, rows.line_num))
+    return torch.frombuffer(labels, dtype=torch.int64) if labels else torch.empty(0, dtype=torch.int64)
+
+
+def _count_lines(path: str) -> Tuple[int, bool]:
+    """The lines of a file (a last one without a newline counts) and whether it holds a double quote."""
+    lines, has_quote, last_byte = 0, False, b"\n"
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(SCAN_CHUNK_BYTES), b""):
+            lines += chunk.count(b"\n")
+            has_quote = has_quote or b'"' in chunk
+            last_byte = chunk[-1:]
+    return lines + (last_byte != b"\n"), has_quote
+
+
+def _read_column_fast(path: str, index: int, column: Optional[str], skip_header: bool) -> Optional[torch.Tensor]:
+    """The labels by numpy's C parser, or None where it cannot vouch for what _read_column_exact would read.
+
+    np.loadtxt reads 10^7 labels in well under a second into one int64 array
+    (a list of Python ints took 56 times the file's size), and its integers are
+    as strict as _label's: sign, ASCII digits, surrounding whitespace, int64 range.
+    But it skips blank lines and quotes differently from the csv module, so it
+    runs only on files without quotes and must return exactly one value for
+    every line; anything else goes to the exact reader, which either reads the
+    same labels or names the line at fault.
+    """
     try:
-        return int(text)
-    except ValueError:
-        pass
+        import numpy as np
+    except ImportError:
+        return None
+    if np.lib.NumpyVersion(np.__version__) < "1.23.0":  # the C parser and its quotechar came in 1.23
+        return None
+    lines, has_quote = _count_lines(path)
+    if has_quote:
+        return None
     try:
-        float(text)
-    except ValueError:
-        raise InputError(f"{path}, line {line_number}: {text!r} is not an integer label") from None
-    raise InputError(f"{path}, line {line_number}: {text!r} is a float; cluster labels must be integers")
+        with warnings.catch_warnings():
+            # numpy 1.23-1.26 read "1.5" as 1 with a DeprecationWarning; a body with no lines warns too.
+            warnings.simplefilter("error")
+            table = np.loadtxt(
+                path,
+                dtype=np.int64,
+                delimiter=",",
+                comments=None,
+                quotechar=None,
+                skiprows=int(skip_header),
+                # Without a column name, a row with several values makes the table wider than 1.
+                usecols=None if column is None else [index],
+                ndmin=2,
+                encoding=CSV_ENCODING,
+            )
+    except (ValueError, Warning):
+        return None
+    if table.shape != (lines - skip_header, 1):  # blank lines were skipped, or a row had several values
+        return None
+    return torch.from_numpy(table.reshape(-1))
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _load_csv(path: str, column: Optional[str]) -> torch.Tensor:
-    with open(path, newline="") as f:
-        rows = [(number, [cell.strip() for cell in row]) for number, row in enumerate(csv.reader(f), start=1)]
-    rows = [(number, row) for number, row in rows if any(row)]
-    if not rows:
+def _load_csv(path: str, column: Optional[str], header: Optional[bool]) -> LabelFile:
+    with open(path, newline="", encoding=CSV_ENCODING) as f:
+        first_row = next(csv.reader(f), None)
+    if first_row is None:
         raise InputError(f"{path}: the file has no labels")
+    first_cells = _cells(first_row)
     if column is not None:
-        header = rows[0][1]
-        if column not in header:
-            raise InputError(f"{path}: no column {column!r} in the header (columns: {', '.join(header)})")
-        index = header.index(column)
-        body = rows[1:]
+        if column not in first_cells:
+            raise InputError(f"{path}: no column {column!r} in the header (columns: {', '.join(first_cells)})")
+        if first_cells.count(column) > 1:
+            raise InputError(f"{path}: the header has {first_cells.count(column)} columns named {column!r}")
+        index, skip_header = first_cells.index(column), True
     else:
-        widths = {len(row) for _, row in rows}
-        if widths != {1}:
-            raise InputError(f"{path}: the file has {max(widths)} columns; choose one with --column NAME")
+        if len(first_cells) != 1:
+            raise InputError(f"{path}: the file has {len(first_cells)} columns; choose one with --column NAME")
         index = 0
-        # A single column may start with a header line: a name is not a number.
-        body = rows[1:] if not _is_number(rows[0][1][0]) else rows
-    values = []
-    for number, row in body:
-        if index >= len(row):
-            raise InputError(f"{path}, line {number}: the row has no column {column!r}")
-        values.append(_csv_label(row[index], path, number))
-    try:
-        return torch.tensor(values, dtype=torch.int64)
-    except RuntimeError:
-        raise InputError(f"{path}: a label does not fit in a 64-bit integer") from None
+        # A header is a name; a first line that is a number, or blank, is read
+        # (and checked) as a label. Only --header skips a header that is a number.
+        text = first_cells[0]
+        skip_header = header if header is not None else bool(text) and not NUMBER_TEXT.fullmatch(text)
+    labels = _read_column_fast(path, index, column, skip_header)
+    if labels is None:
+        labels = _read_column_exact(path, index, column, skip_header)
+    if labels.numel() == 0:
+        raise InputError(f"{path}: the file has no labels")
+    return LabelFile(labels, first_cells[index] if skip_header else None)
 
 
 def _load_npy(path: str) -> torch.Tensor:
@@ -124,49 +246,104 @@ def _load_npy(path: str) -> torch.Tensor:
     with open(path, "rb") as f:
         if f.read(len(NPY_MAGIC)) != NPY_MAGIC:
             raise InputError(f"{path}: not a .npy file (write one with numpy.save)")
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, EOFError) as err:
-        raise InputError(f"{path}: not a readable .npy array of labels ({str(err).splitlines()[0]})") from None
-    if not isinstance(array, np.ndarray):
-        raise InputError(f"{path}: expected a single array, not an .npz archive")
-    if array.dtype.kind not in "biu":
-        raise InputError(f"{path}: labels have dtype {array.dtype}; cluster labels must be integers")
-    # torch.from_numpy takes only native byte order.
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("=")))
+        f.seek(0)
+        try:
+            version = np.lib.format.read_magic(f)
+            if version not in NPY_VERSIONS:
+                raise InputError(f"{path}: .npy format version {version[0]}.{version[1]} is not supported")
+            # Versions 2.0 and 3.0 differ only in the encoding of field names, which labels do not have.
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            if dtype.kind not in "biu":
+                raise InputError(f"{path}: labels have dtype {dtype}; cluster labels must be integers")
+            # The header is checked against the file before numpy allocates what it declares.
+            declared_bytes = math.prod(shape) * dtype.itemsize
+            data_bytes = os.fstat(f.fileno()).st_size - f.tell()
+            if declared_bytes > data_bytes:
+                raise InputError(
+                    f"{path}: truncated .npy file: its header declares shape {shape} ({declared_bytes} bytes) "
+                    f"but {data_bytes} bytes follow"
+                )
+            f.seek(0)
+            array = np.lib.format.read_array(f, allow_pickle=False)
+        except (ValueError, EOFError) as err:
+            raise InputError(f"{path}: not a readable .npy array of labels ({_reason(err)})") from None
+    # torch.from_numpy takes only native byte order. (np.ascontiguousarray
+    # would also turn a 0-d array into a 1-D one, hiding it from the 1-D check.)
+    return torch.from_numpy(array.astype(array.dtype.newbyteorder("="), copy=False))
+
+
+def _unsupported_tensor_kind(value: torch.Tensor) -> Optional[str]:
+    """What kind of tensor ``value`` is when it is not a dense one with data, which the ops need."""
+    if value.is_nested:
+        return "nested tensor"
+    if value.is_quantized:
+        return "quantized tensor"
+    if value.layout != torch.strided:
+        return f"{str(value.layout).replace('torch.', '')} tensor"
+    if value.is_meta:
+        return "meta tensor, which holds no data"
+    return None
 
 
 def _load_pt(path: str) -> torch.Tensor:
     try:
-        value = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch.load raises many types (pickle, zip, weights_only refusals)
-        raise InputError(f"{path}: not a readable torch file ({str(err).splitlines()[0]})") from None
+        with warnings.catch_warnings():
+            # torch.load warns about some payloads (sparse invariants, deprecated
+            # quantized types); the checks below say what is wrong in one line.
+            warnings.simplefilter("ignore")
+            value = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        # Its message is a page of advice on loading untrusted files with weights_only=False.
+        raise InputError(
+            f"{path}: not a readable torch file (torch.load with weights_only=True refuses it: "
+            "it is not a torch file, or it holds Python objects besides tensors)"
+        ) from None
+    except Exception as err:  # torch.load raises many types for a damaged file (zip, EOF, OS, runtime errors)
+        raise InputError(f"{path}: not a readable torch file ({_reason(err)})") from None
     if not isinstance(value, torch.Tensor):
         raise InputError(f"{path}: expected a saved tensor but found a {type(value).__name__}")
+    kind = _unsupported_tensor_kind(value)
+    if kind is not None:
+        raise InputError(f"{path}: expected a dense 1-D integer tensor, found a {kind}")
     if value.is_floating_point() or value.is_complex():
         raise InputError(f"{path}: labels have dtype {value.dtype}; cluster labels must be integers")
     return value
 
 
-def load_labels(path: str, column: Optional[str] = None) -> torch.Tensor:
-    """Read one file of cluster labels into a CPU tensor, raising InputError for anything unusable."""
+def load_labels(path: str, column: Optional[str] = None, header: Optional[bool] = None) -> LabelFile:
+    """Read one file of cluster labels into a CPU tensor, raising InputError for anything unusable.
+
+    ``column`` and ``header`` apply to .csv/.txt files: the column to read (by
+    its header name) and whether the first line of a one-column file is a
+    header (None: when it is not a number).
+    """
     extension = os.path.splitext(path)[1].lower()
     if extension not in (".npy", ".pt", ".csv", ".txt"):
         raise InputError(f"{path}: unknown format {extension or '(no extension)'!r}; expected {FORMATS}")
-    if not os.path.isfile(path):
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory, not a file of labels")
+    if not os.path.exists(path):
         raise InputError(f"{path}: no such file")
+    if not os.path.isfile(path):
+        # A pipe or device: the CSV reader reads a file more than once.
+        raise InputError(f"{path}: not a regular file")
     try:
+        if os.path.getsize(path) == 0:
+            raise InputError(f"{path}: the file is empty")
         if extension == ".npy":
-            labels = _load_npy(path)
+            loaded = LabelFile(_load_npy(path), None)
         elif extension == ".pt":
-            labels = _load_pt(path)
+            loaded = LabelFile(_load_pt(path), None)
         else:
-            labels = _load_csv(path, column)
+            loaded = _load_csv(path, column, header)
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise InputError(f"{path}: cannot read the file ({err})") from None
-    if labels.ndim != 1:
-        raise InputError(f"{path}: labels must be 1-D but have shape {tuple(labels.shape)}")
-    return labels
+    if loaded.labels.ndim != 1:
+        raise InputError(f"{path}: labels must be 1-D but have shape {tuple(loaded.labels.shape)}")
+    return loaded
 
 
 def _check_device(device: str) -> None:
@@ -179,8 +356,9 @@ def _check_device(device: str) -> None:
 
 def score(args: argparse.Namespace) -> None:
     _check_device(args.device)
-    preds = load_labels(args.preds, args.preds_column or args.column)
-    target = load_labels(args.target, args.target_column or args.column)
+    preds_file = load_labels(args.preds, args.preds_column or args.column, args.header)
+    target_file = load_labels(args.target, args.target_column or args.column, args.header)
+    preds, target = preds_file.labels, target_file.labels
     if preds.numel() != target.numel():
         raise InputError(f"PREDS has {preds.numel()} labels but TARGET has {target.numel()}; they must match")
     if preds.numel() == 0:
@@ -193,7 +371,10 @@ def score(args: argparse.Namespace) -> None:
     # printed score should carry every digit that was computed.
     values = {name: value.item() for name, value in formulas.scores(summary, names, args.average_method, args.beta).items()}
     if args.json:
-        print(json.dumps({**values, "n_samples": preds.numel()}))
+        # What was read of each file: its labels, and the first line if it was a header.
+        read = {"preds_labels_read": preds.numel(), "target_labels_read": target.numel(),
+                "preds_header": preds_file.header, "target_header": target_file.header}
+        print(json.dumps({**values, "n_samples": preds.numel(), **read}))
     elif len(values) == 1:
         print(repr(next(iter(values.values()))))
     else:
@@ -257,6 +438,19 @@ def build_parser() -> argparse.ArgumentParser:
     score_parser.add_argument("--column", metavar="NAME", help="CSV column to read from both files (by header name)")
     score_parser.add_argument("--preds-column", metavar="NAME", help="CSV column of PREDS (overrides --column)")
     score_parser.add_argument("--target-column", metavar="NAME", help="CSV column of TARGET (overrides --column)")
+    header_options = score_parser.add_mutually_exclusive_group()
+    header_options.add_argument(
+        "--header",
+        dest="header",
+        action="store_true",
+        help="the first line of a one-column .csv/.txt file is a header, even a number (default: when it is not a number)",
+    )
+    header_options.add_argument(
+        "--no-header",
+        dest="header",
+        action="store_false",
+        help="every line of a one-column .csv/.txt file is a label",
+    )
     score_parser.add_argument(
         "--metric",
         action="append",
@@ -274,10 +468,12 @@ def build_parser() -> argparse.ArgumentParser:
     score_parser.add_argument(
         "--json",
         action="store_true",
-        help='print {"<metric>": ..., "n_samples": ...} with every requested metric instead of bare values',
+        help='print {"<metric>": ..., "n_samples": N, "preds_labels_read": N, "target_labels_read": N, '
+        '"preds_header": ..., "target_header": ...} with every requested metric instead of bare values',
     )
     score_parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to compute (default: cpu)")
-    score_parser.set_defaults(handler=score)
+    # None: the default header rule (neither --header nor --no-header).
+    score_parser.set_defaults(handler=score, header=None)
 
     demo_parser = commands.add_parser("demo", help="run the demo (the default)", description=DEMO_DESCRIPTION)
     demo_parser.add_argument("--samples", type=_positive_int, default=10_000_000, help="labels in the generated batch (default: 10^7)")

@@ -1,9 +1,11 @@
 """The ``clustering-metrics`` command line, checked against scikit-learn's mutual_info_score."""
 
+import io
 import json
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -138,6 +140,8 @@ def test_json_output(tmp_path, capsys):
     result = json.loads(out)
     assert result["n_samples"] == len(PREDS)
     assert result["mutual_info_score"] == pytest.approx(EXPECTED, rel=1e-12, abs=1e-15)
+    assert (result["preds_header"], result["target_header"]) == (None, None)
+    assert (result["preds_labels_read"], result["target_labels_read"]) == (len(PREDS), len(TARGET))
 
 
 SKLEARN_METRICS = {
@@ -160,6 +164,8 @@ def test_metric_all_as_json_matches_sklearn(tmp_path, capsys):
     assert status == 0
     result = json.loads(out)
     assert result.pop("n_samples") == len(PREDS)
+    assert (result.pop("preds_header"), result.pop("target_header")) == (None, None)
+    assert (result.pop("preds_labels_read"), result.pop("target_labels_read")) == (len(PREDS), len(TARGET))
     assert list(result) == list(SKLEARN_METRICS)
     for name, reference in SKLEARN_METRICS.items():
         assert result[name] == pytest.approx(reference(TARGET, PREDS), rel=1e-9, abs=1e-12), name
@@ -272,9 +278,9 @@ def _two_columns(tmp_path):
         (_two_d_pt, "must be 1-D"),
         (_dict_pt, "expected a saved tensor"),
         (_text_as_npy, "not a .npy file"),
-        (_object_npy, "not a readable .npy"),
+        (_object_npy, "labels have dtype object"),
         (_text_as_pt, "not a readable torch file"),
-        (_empty_csv, "has no labels"),
+        (_empty_csv, "the file is empty"),
         (_binary_csv, "cannot read"),
         (_two_columns, "choose one with --column"),
     ],
@@ -315,7 +321,8 @@ def test_help_lists_commands_formats_and_examples(capsys):
     with pytest.raises(SystemExit):
         cli.main(["score", "--help"])
     score_help = capsys.readouterr().out
-    for text in (".npy", ".pt", ".csv", "--column", "--json", "--device", "examples:", "exit status"):
+    for text in (".npy", ".pt", ".csv", "--column", "--header", "--no-header", "--json", "--device", "examples:",
+                 "exit status"):
         assert text in score_help
 
 
@@ -351,3 +358,331 @@ def test_subprocess_score_and_error(tmp_path):
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [f"clustering-metrics: error: {tmp_path / 'missing.csv'}: no such file"]
+
+
+# CSV and TXT files: what is a label, what is a header, and which line is at fault.
+
+def read_csv(tmp_path, text, column=None, header=None, name="labels.csv"):
+    """``load_labels`` of a file holding ``text`` (UTF-8): its labels as a list, and its header."""
+    path = tmp_path / name
+    path.write_bytes(text.encode())
+    loaded = cli.load_labels(str(path), column, header)
+    return loaded.labels.tolist(), loaded.header
+
+
+def csv_error(tmp_path, text, column=None, header=None):
+    path = tmp_path / "labels.csv"
+    path.write_bytes(text.encode())
+    with pytest.raises(cli.InputError) as error:
+        cli.load_labels(str(path), column, header)
+    return str(error.value)
+
+
+@pytest.mark.parametrize(
+    "text, header_option, expected_labels, expected_header",
+    [
+        ("cluster\n3\n4\n", None, [3, 4], "cluster"),  # a name is a header
+        ("cluster\n3\n4\n", True, [3, 4], "cluster"),
+        ("0\n3\n4\n", None, [0, 3, 4], None),  # a number is a label by default...
+        ("0\n3\n4\n", True, [3, 4], "0"),  # ...and --header skips it (pandas' header of an unnamed Series)
+        ("0\n3\n4\n", False, [0, 3, 4], None),
+        ("-7\n3\n", None, [-7, 3], None),
+        ("+7\n3\n", None, [7, 3], None),
+        ("  label  \n3\n", None, [3], "label"),
+    ],
+)
+def test_first_line_of_a_one_column_file(tmp_path, text, header_option, expected_labels, expected_header):
+    assert read_csv(tmp_path, text, header=header_option) == (expected_labels, expected_header)
+
+
+@pytest.mark.parametrize(
+    "text, header_option, phrase",
+    [
+        # A first line that is not an integer is never dropped unless it is a name.
+        ("1.5\n3\n", None, "line 1: '1.5' is a float"),
+        ("1e3\n3\n", None, "line 1: '1e3' is a float"),
+        ("nan\n3\n", None, "line 1: 'nan' is a float"),
+        ("\n3\n", None, "line 1: the label is empty"),
+        ("cluster\n3\n", False, "line 1: 'cluster' is not an integer label"),
+        ("cluster\n", None, "the file has no labels"),
+        ("0\n", True, "the file has no labels"),
+    ],
+)
+def test_first_line_that_is_neither_a_header_nor_a_label(tmp_path, text, header_option, phrase):
+    assert phrase in csv_error(tmp_path, text, header=header_option)
+
+
+@pytest.mark.parametrize(
+    "text, column, expected",
+    [
+        ("\ufeff5\n1\n2\n", None, ([5, 1, 2], None)),  # the first label stays a label
+        ("\ufeffcluster\n1\n2\n", None, ([1, 2], "cluster")),
+        ("\ufeffid,k\n1,5\n2,6\n", "id", ([1, 2], "id")),  # the first column keeps its name
+        ("\ufeff5\r\n1\r\n2\r\n", None, ([5, 1, 2], None)),
+    ],
+)
+def test_byte_order_mark_is_not_part_of_the_first_cell(tmp_path, text, column, expected):
+    assert read_csv(tmp_path, text, column) == expected
+
+
+def test_excel_csv_with_byte_order_mark_scores_like_sklearn(tmp_path, capsys):
+    preds, target = tmp_path / "preds.csv", tmp_path / "target.csv"
+    preds.write_bytes(("\n".join(map(str, PREDS)) + "\n").encode("utf-8-sig"))
+    target.write_bytes(("truth\n" + "\n".join(map(str, TARGET)) + "\n").encode("utf-8-sig"))
+    status, out, _ = run_cli(["score", str(preds), str(target), "--json"], capsys)
+    assert status == 0
+    result = json.loads(out)
+    assert (result["n_samples"], result["preds_header"], result["target_header"]) == (len(PREDS), None, "truth")
+    assert result["mutual_info_score"] == pytest.approx(EXPECTED, rel=1e-12, abs=1e-15)
+
+
+def test_pandas_unnamed_series_header(tmp_path, capsys):
+    # pandas.Series(labels).to_csv(path, index=False) writes the header "0".
+    preds = write_labels(tmp_path, "preds.csv", PREDS, header="0")
+    target = write_labels(tmp_path, "target.csv", TARGET, header="0")
+    status, out, _ = run_cli(["score", preds, target, "--json", "--header"], capsys)
+    assert status == 0
+    result = json.loads(out)
+    assert (result["n_samples"], result["preds_header"], result["target_header"]) == (len(PREDS), "0", "0")
+    assert result["mutual_info_score"] == pytest.approx(EXPECTED, rel=1e-12, abs=1e-15)
+
+    # Without --header the "0" is a label, as documented, and --json says so: one
+    # label more read from each file, no header skipped.
+    status, out, _ = run_cli(["score", preds, target, "--json"], capsys)
+    result = json.loads(out)
+    assert (result["n_samples"], result["preds_header"], result["target_header"]) == (len(PREDS) + 1, None, None)
+    assert result["preds_labels_read"] == result["target_labels_read"] == len(PREDS) + 1
+
+    # One such file next to one without a header: name the column of the first, force the second.
+    plain_target = write_labels(tmp_path, "plain.csv", TARGET)
+    status, out, _ = run_cli(["score", preds, plain_target, "--preds-column", "0", "--no-header", "--json"], capsys)
+    assert status == 0
+    result = json.loads(out)
+    assert (result["n_samples"], result["preds_header"], result["target_header"]) == (len(PREDS), "0", None)
+    assert result["mutual_info_score"] == pytest.approx(EXPECTED, rel=1e-12, abs=1e-15)
+
+
+def test_header_and_no_header_are_exclusive(tmp_path):
+    preds = write_labels(tmp_path, "preds.csv", PREDS)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["score", preds, preds, "--header", "--no-header"])
+    assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1\n2\n3", [1, 2, 3]),  # no newline at the end
+        (" 1 \n\t+2\t\n-3\n", [1, 2, -3]),  # surrounding whitespace, signs
+        ("007\n-0\n+0000000000000000000000042\n", [7, 0, 42]),  # leading zeros, also past 19 digits
+        ("1\r\n2\r\n3\r\n", [1, 2, 3]),
+        ("1\r2\r3\r", [1, 2, 3]),
+        ('"1"\n"2"\n3\n', [1, 2, 3]),  # quoted cells
+        ("9223372036854775807\n-9223372036854775808\n", [2**63 - 1, -(2**63)]),
+    ],
+)
+def test_labels_that_are_integers(tmp_path, text, expected):
+    assert read_csv(tmp_path, text) == (expected, None)
+
+
+BAD_LABELS = [
+    ("1.5", "is a float"),
+    ("2.0", "is a float"),
+    ("1e3", "is a float"),
+    ("-.5", "is a float"),
+    ("nan", "is a float"),
+    ("-inf", "is a float"),
+    ("0x10", "is not an integer label"),
+    ("1_000", "is not an integer label"),
+    ("\u0663", "is not an integer label"),  # an Arabic-Indic 3, which int() would take
+    ("1 2", "is not an integer label"),
+    ("+", "is not an integer label"),
+    ("--1", "is not an integer label"),
+    ("1-", "is not an integer label"),
+    ("cat", "is not an integer label"),
+    ("9223372036854775808", "does not fit in a 64-bit integer"),
+    ("-9223372036854775809", "does not fit in a 64-bit integer"),
+    ("99999999999999999999", "does not fit in a 64-bit integer"),
+    ("9" * 5000, "does not fit in a 64-bit integer"),  # past int()'s 4300-digit limit
+    ("-1" + "0" * 4400, "does not fit in a 64-bit integer"),
+]
+
+
+@pytest.mark.parametrize("bad, phrase", BAD_LABELS)
+@pytest.mark.parametrize("header", ["", "cluster\n"])
+def test_bad_label_names_its_line(tmp_path, bad, phrase, header):
+    text = header + "1\n2\n3\n4\n5\n" + bad + "\n6\n"
+    message = csv_error(tmp_path, text)
+    line = 6 + bool(header)  # line numbers count the header line
+    assert message.startswith(f"{tmp_path / 'labels.csv'}, line {line}: ")
+    assert phrase in message
+    assert bad[:20] in message and len(message) < 200  # a 5000-digit cell is shown shortened
+
+
+@pytest.mark.parametrize("bad, phrase", BAD_LABELS)
+def test_fast_reader_accepts_no_bad_label(tmp_path, bad, phrase):
+    # The fast reader must leave every file it cannot read exactly to the exact reader.
+    path = tmp_path / "labels.csv"
+    path.write_text("1\n2\n" + bad + "\n3\n")
+    assert cli._read_column_fast(str(path), 0, None, False) is None
+
+
+@pytest.mark.parametrize(
+    "text, column, phrase",
+    [
+        ("1\n\n2\n", None, "line 2: the label is empty"),  # a blank line could be a missing label
+        ("1\n2\n\n", None, "line 3: the label is empty"),  # pandas writes a missing last value so
+        ("1\n  \n2\n", None, "line 2: the label is empty"),
+        ("cluster\n1\n1,2\n", None, "line 3: 2 columns in a one-column file"),
+        ("id,k\n1,2\n2,\n", "k", "line 3: the label is empty"),
+        ("id,k\n1,2\n2\n", "k", "line 3: the row has no column 'k'"),
+        ("k,k\n1,2\n", "k", "the header has 2 columns named 'k'"),
+        ("1\n2\x00\n", None, "line 2: '2\\x00' is not an integer label"),
+    ],
+)
+def test_missing_or_misplaced_labels(tmp_path, text, column, phrase):
+    assert phrase in csv_error(tmp_path, text, column)
+
+
+def test_columns_with_quoted_commas_and_newlines(tmp_path):
+    text = 'id,note,k\n1,"a, b",3\n2,"two\nlines",4\n3,plain,5\n'
+    assert read_csv(tmp_path, text, "k") == ([3, 4, 5], "k")
+    # Line numbers count physical lines: the bad record spans lines 6 and 7, and ends on line 7.
+    assert "line 7: 'x' is not an integer label" in csv_error(tmp_path, text + '4,"x\ny",x\n', "k")
+
+
+def test_quoted_comma_before_the_column(tmp_path):
+    # Split at every comma, as by a reader that ignores quotes, this row's k would be 7.
+    assert read_csv(tmp_path, 'id,note,a,k\n1,"x,y",7,8\n2,plain,5,6\n', "k") == ([8, 6], "k")
+
+
+def test_fast_reader_refuses_integers_read_via_float(tmp_path, monkeypatch):
+    # numpy 1.23-1.26 read "1.5" as 1 with a DeprecationWarning instead of refusing it.
+    def loadtxt_of_numpy_1_26(*args, **kwargs):
+        warnings.warn("loadtxt(): Parsing an integer via a float is deprecated.", DeprecationWarning)
+        return np.array([[1], [1]])
+
+    monkeypatch.setattr(np, "loadtxt", loadtxt_of_numpy_1_26)
+    path = tmp_path / "labels.csv"
+    path.write_text("1\n1.5\n")
+    assert cli._read_column_fast(str(path), 0, None, False) is None
+
+
+def test_fast_and_exact_readers_agree(tmp_path):
+    rng = np.random.default_rng(3)
+    labels = rng.integers(-(2**63), 2**63 - 1, size=5000, endpoint=True)
+    files = [
+        ("\n".join(map(str, labels)) + "\n", None, False),
+        ("cluster\n" + "\n".join(f" {value}\t" for value in labels), None, True),
+        ("id,k,x\n" + "".join(f"{i},{value},y\r\n" for i, value in enumerate(labels)), "k", True),
+    ]
+    for text, column, skip_header in files:
+        path = tmp_path / "labels.csv"
+        path.write_text(text)
+        index = 1 if column else 0
+        fast = cli._read_column_fast(str(path), index, column, skip_header)
+        assert fast is not None  # plain files take the fast path
+        exact = cli._read_column_exact(str(path), index, column, skip_header)
+        assert fast.tolist() == exact.tolist() == labels.tolist()
+
+
+def test_bad_label_at_the_end_of_a_long_file(tmp_path):
+    # The fast reader refuses the file; the exact reader finds the line.
+    text = "cluster\n" + "1\n" * 200_000 + "1.0\n"
+    assert f"line {200_002}: '1.0' is a float" in csv_error(tmp_path, text)
+
+
+# Files that are not what they claim to be, each one line on stderr.
+
+def _truncated(tmp_path, name, keep):
+    """Cut the file to its first ``keep`` bytes (an int) or that fraction of it (a float); returns the path."""
+    data = (tmp_path / name).read_bytes()
+    (tmp_path / name).write_bytes(data[: int(len(data) * keep) if isinstance(keep, float) else keep])
+    return str(tmp_path / name)
+
+
+@pytest.mark.parametrize("zip_format", [True, False])
+@pytest.mark.parametrize("keep", [8, 100, 0.5, 0.99])
+def test_truncated_pt(tmp_path, capsys, zip_format, keep):
+    torch.save(torch.as_tensor(PREDS), tmp_path / "bad.pt", _use_new_zipfile_serialization=zip_format)
+    path = _truncated(tmp_path, "bad.pt", keep)
+    status, out, err = run_cli(["score", write_labels(tmp_path, "preds.npy", PREDS), path], capsys)
+    assert_one_line_error(status, out, err, "not a readable torch file")
+
+
+def _npy_header(shape, descr="<i8"):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": shape})
+    return header.getvalue()
+
+
+@pytest.mark.parametrize("shape, data_bytes", [((10**15,), 16), ((10**8, 10**8), 0), ((300,), 300 * 8 - 1)])
+def test_npy_header_larger_than_the_file(tmp_path, capsys, monkeypatch, shape, data_bytes):
+    (tmp_path / "bad.npy").write_bytes(_npy_header(shape) + b"\0" * data_bytes)
+    # The header is checked before numpy reads (and allocates) what it declares.
+    monkeypatch.setattr(np.lib.format, "read_array", lambda *args, **kwargs: pytest.fail("read_array was called"))
+    status, out, err = run_cli(["score", str(tmp_path / "bad.npy"), str(tmp_path / "bad.npy")], capsys)
+    assert_one_line_error(status, out, err, f"truncated .npy file: its header declares shape {shape}")
+
+
+def test_truncated_real_npy(tmp_path, capsys):
+    write_labels(tmp_path, "bad.npy", PREDS)
+    path = _truncated(tmp_path, "bad.npy", 0.5)
+    status, out, err = run_cli(["score", write_labels(tmp_path, "preds.npy", PREDS), path], capsys)
+    assert_one_line_error(status, out, err, "truncated .npy file")
+
+
+def _save(tmp_path, name, value):
+    torch.save(value, tmp_path / name)
+    return str(tmp_path / name)
+
+
+@pytest.mark.parametrize(
+    "make_value, phrase",
+    [
+        (lambda: torch.as_tensor(PREDS).to_sparse(), "expected a dense 1-D integer tensor, found a sparse_coo tensor"),
+        (lambda: torch.as_tensor(PREDS).reshape(-1, 2).to_sparse_csr(), "found a sparse_csr tensor"),
+        (lambda: torch.quantize_per_tensor(torch.rand(len(PREDS)), 0.1, 0, torch.quint8), "found a quantized tensor"),
+        (lambda: torch.nested.nested_tensor([torch.arange(3), torch.arange(4)]), "found a nested tensor"),
+        (lambda: torch.empty(len(PREDS), dtype=torch.int64, device="meta"), "found a meta tensor"),
+        (lambda: [torch.as_tensor(PREDS)], "expected a saved tensor but found a list"),
+        (lambda: {"labels": torch.as_tensor(PREDS)}, "expected a saved tensor but found a dict"),
+        (lambda: torch.tensor(3), "labels must be 1-D but have shape ()"),
+    ],
+)
+def test_pt_that_is_not_a_dense_1d_tensor(tmp_path, capsys, make_value, phrase):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that quantized and nested tensors are deprecated or new
+        path = _save(tmp_path, "bad.pt", make_value())
+    status, out, err = run_cli(["score", write_labels(tmp_path, "preds.npy", PREDS), path], capsys)
+    assert_one_line_error(status, out, err, phrase)
+
+
+@pytest.mark.parametrize("make_value", [lambda: torch.as_tensor(PREDS).to_sparse(),
+                                        lambda: torch.quantize_per_tensor(torch.rand(9), 0.1, 0, torch.quint8)])
+def test_pt_load_warnings_stay_off_stderr(tmp_path, make_value):
+    # torch.load warns about these; stderr must still be the one error line.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = _save(tmp_path, "bad.pt", make_value())
+    result = cli_subprocess("score", write_labels(tmp_path, "preds.npy", PREDS), path)
+    assert result.returncode == cli.EXIT_INPUT_ERROR
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "expected a dense 1-D integer tensor" in result.stderr
+
+
+def test_zero_d_npy_is_refused_like_zero_d_pt(tmp_path, capsys):
+    np.save(tmp_path / "bad.npy", np.int64(3))
+    status, out, err = run_cli(["score", write_labels(tmp_path, "preds.npy", PREDS), str(tmp_path / "bad.npy")], capsys)
+    assert_one_line_error(status, out, err, "bad.npy: labels must be 1-D but have shape ()")
+
+
+@pytest.mark.parametrize("extension", [".csv", ".npy", ".pt"])
+def test_empty_file_and_directory(tmp_path, capsys, extension):
+    preds = write_labels(tmp_path, "preds.npy", PREDS)
+    (tmp_path / f"empty{extension}").write_bytes(b"")
+    status, out, err = run_cli(["score", preds, str(tmp_path / f"empty{extension}")], capsys)
+    assert_one_line_error(status, out, err, "the file is empty")
+    (tmp_path / f"folder{extension}").mkdir()
+    status, out, err = run_cli(["score", preds, str(tmp_path / f"folder{extension}")], capsys)
+    assert_one_line_error(status, out, err, "is a directory")
