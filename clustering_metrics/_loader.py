@@ -1,4 +1,4 @@
-"""Loads the compiled ops, refusing a torch whose C++ ABI differs from the one we were built against."""
+"""Loads the compiled ops, refusing a torch older than the stable ABI the library targets."""
 
 import torch
 
@@ -15,11 +15,12 @@ def load_library() -> None:
             "clustering_metrics is not built: install it with `pip install --no-build-isolation .` "
             "from the source tree (see README.md)."
         ) from err
-    if _major_minor(torch.__version__) != _major_minor(_build_info.TORCH_VERSION):
+    # The library uses only torch's stable ABI (from _build_info.TORCH_ABI_TARGET on), which
+    # every later torch keeps; an older torch lacks some of its functions.
+    if _major_minor(torch.__version__) < _major_minor(_build_info.TORCH_ABI_TARGET):
         raise ImportError(
-            f"clustering_metrics was built against torch {_build_info.TORCH_VERSION} but torch "
-            f"{torch.__version__} is installed; C++ extensions are tied to the torch they were built with. "
-            "Rebuild it with `pip install --no-build-isolation --force-reinstall --no-deps .`, "
-            f"or install torch {_build_info.TORCH_VERSION}."
+            f"clustering_metrics needs torch >= {_build_info.TORCH_ABI_TARGET} (it uses the LibTorch stable ABI "
+            f"of that version) but torch {torch.__version__} is installed; upgrade torch, e.g. "
+            f"`pip install 'torch>={_build_info.TORCH_ABI_TARGET}'`."
         )
-    from clustering_metrics import _C  # noqa: F401  (runs the TORCH_LIBRARY registrations)
+    from clustering_metrics import _C  # noqa: F401  (runs the STABLE_TORCH_LIBRARY registrations)

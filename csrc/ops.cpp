@@ -1,8 +1,10 @@
 // Op schemas. Kernels live in cpu/ and cuda/; fake (meta) kernels are
-// registered from Python in clustering_metrics/ops.py.
-#include <torch/library.h>
+// registered from Python in clustering_metrics/ops.py. Everything is
+// registered through the LibTorch stable ABI, so one binary loads under every
+// torch from the targeted version (TORCH_TARGET_VERSION) on.
+#include <torch/csrc/stable/library.h>
 
-TORCH_LIBRARY(clustering_metrics, m) {
+STABLE_TORCH_LIBRARY(clustering_metrics, m) {
   m.def(
       "pair_histogram(Tensor preds, Tensor target, Tensor? counts=None) -> "
       "(Tensor pred_labels, Tensor target_labels, Tensor counts)");

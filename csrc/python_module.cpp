@@ -1,6 +1,8 @@
 // The Python extension module. Importing clustering_metrics._C loads this
-// library, which runs the static TORCH_LIBRARY initialisers of every kernel
-// file; the module itself exposes nothing.
+// library, which runs the static STABLE_TORCH_LIBRARY initialisers of every
+// kernel file; the module itself exposes nothing. It uses only CPython's
+// limited API (Py_LIMITED_API, set by setup.py), so one build serves every
+// CPython from 3.10 on (an abi3 wheel).
 #include <Python.h>
 
 PyMODINIT_FUNC PyInit__C(void) {

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# GPU check for a machine with a GPU, torch and nvcc but no network:
-# builds and installs the package, runs the CUDA tests and the CPU suite,
-# runs compute-sanitizer memcheck on a small case, runs the GPU benchmark,
-# and writes OUTDIR/gpu_check.log and OUTDIR/gpu_check.md (a results table).
-# Every step has a time limit drawn from one overall budget of 7 minutes
-# (GPU_CHECK_BUDGET_S; the build alone gets GPU_CHECK_BUILD_S, default 240).
+# GPU check for a machine with a GPU and torch but no network: installs the
+# package (the given wheel, the same file that was tested here under other
+# torch versions, or else a build from source, which needs nvcc), runs the
+# CUDA tests and the CPU suite, runs compute-sanitizer memcheck on a small
+# case, runs the GPU benchmark, and writes OUTDIR/gpu_check.log and
+# OUTDIR/gpu_check.md (a results table). Every step has a time limit drawn
+# from one overall budget of 7 minutes (GPU_CHECK_BUDGET_S; a build from
+# source alone gets GPU_CHECK_BUILD_S, default 240).
 #
-#   scripts/gpu_check.sh OUTDIR
+#   scripts/gpu_check.sh OUTDIR [WHEEL]
 set -uo pipefail
 
-if [[ $# -ne 1 ]]; then
-  echo "usage: $0 OUTDIR" >&2
+if [[ $# -lt 1 || $# -gt 2 ]]; then
+  echo "usage: $0 OUTDIR [WHEEL]" >&2
   exit 2
 fi
+WHEEL="${2:+$(realpath "$2")}"
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 mkdir -p "$1"
 OUTDIR="$(cd "$1" && pwd)"
@@ -83,8 +86,13 @@ DEVICE="$("$PYTHON" -c 'import torch; print(torch.cuda.get_device_name(0) if tor
 TORCH="$("$PYTHON" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)' 2>>"$LOG")"
 log "device: $DEVICE; torch $TORCH"
 
-# With a GPU visible, setup.py builds for that GPU's architecture only.
-run_step "build + install" "${GPU_CHECK_BUILD_S:-240}" "$PYTHON" -m pip install --no-build-isolation --no-deps --no-index -v "$REPO"
+if [[ -n "$WHEEL" ]]; then
+  # The stable-ABI wheel loads under this machine's torch, whatever its version.
+  run_step "install $(basename "$WHEEL")" 60 "$PYTHON" -m pip install --no-deps --no-index --force-reinstall "$WHEEL"
+else
+  # With a GPU visible, setup.py builds for that GPU's architecture only.
+  run_step "build + install" "${GPU_CHECK_BUILD_S:-240}" "$PYTHON" -m pip install --no-build-isolation --no-deps --no-index -v "$REPO"
+fi
 run_step "import check" 30 "$PYTHON" -c \
   'import clustering_metrics as c, clustering_metrics._build_info as b; print(c.__file__, "WITH_CUDA", b.WITH_CUDA); assert b.WITH_CUDA'
 

@@ -1,8 +1,11 @@
-"""The package's guard against, and its metadata for, the torch it was compiled with."""
+"""The package's metadata and its guard for the torch it runs under (the stable ABI's floor)."""
 
 import importlib.metadata
 import math
+import re
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,22 +14,18 @@ import clustering_metrics
 from clustering_metrics import _build_info, _loader
 
 
-def _major_minor(version):
-    return ".".join(version.split("+")[0].split(".")[:2])
-
-
-def test_loader_refuses_another_torch_minor(monkeypatch):
-    monkeypatch.setattr(_build_info, "TORCH_VERSION", "1.13.1")
+def test_loader_refuses_a_torch_older_than_the_abi_target(monkeypatch):
+    monkeypatch.setattr(torch, "__version__", "2.9.1+cpu")
     with pytest.raises(ImportError) as error:
         _loader.load_library()
     message = str(error.value)
-    assert f"built against torch 1.13.1 but torch {torch.__version__} is installed" in message
-    assert "pip install --no-build-isolation --force-reinstall --no-deps ." in message
+    assert f"needs torch >= {_build_info.TORCH_ABI_TARGET}" in message
+    assert "torch 2.9.1+cpu is installed" in message
 
 
-def test_loader_accepts_another_patch_release(monkeypatch):
-    # The C++ ABI is kept within a minor release, so only major.minor must match.
-    monkeypatch.setattr(_build_info, "TORCH_VERSION", _major_minor(torch.__version__) + ".99+other")
+@pytest.mark.parametrize("version", ["2.10.0", "2.11.0+cu130", "2.14.1", "3.0.0"])
+def test_loader_accepts_every_torch_from_the_abi_target_on(monkeypatch, version):
+    monkeypatch.setattr(torch, "__version__", version)
     _loader.load_library()
 
 
@@ -39,9 +38,35 @@ def test_loader_explains_an_unbuilt_package(monkeypatch):
         _loader.load_library()
 
 
-def test_metadata_requires_the_torch_it_was_built_against():
+def test_build_info_states_the_abi_target():
+    assert _build_info.TORCH_ABI_TARGET == "2.10"
+    assert isinstance(_build_info.BUILT_WITH_TORCH, str) and isinstance(_build_info.WITH_CUDA, bool)
+
+
+def test_metadata_requires_torch_from_the_abi_target_on():
     requires = importlib.metadata.requires("clustering-metrics")
-    assert f"torch=={_major_minor(_build_info.TORCH_VERSION)}.*" in requires
+    assert f"torch>={_build_info.TORCH_ABI_TARGET}" in requires
+    assert not any(r.startswith("torch==") for r in requires)
+
+
+def test_the_library_uses_only_the_stable_abi_and_the_limited_api():
+    # Every symbol the library imports from torch is one of the stable C
+    # shim's (aoti_torch_*, torch_*), and from Python one of the limited
+    # API's: no C++ symbol of at::, c10:: or torch:: (which change between
+    # releases) is imported. nm comes with the linker that built the library.
+    library = Path(clustering_metrics._C.__file__)
+    assert library.name.endswith(".abi3.so"), library.name
+    listing = subprocess.run(["nm", "-D", "--undefined-only", str(library)], capture_output=True, text=True,
+                             check=True).stdout
+    imported = [line.split()[-1] for line in listing.splitlines() if line.strip()]
+    assert any(name.startswith("aoti_torch_") for name in imported)
+    # libc's, libgcc's and libstdc++'s symbols carry versions (@GLIBC_...) or
+    # are std:: ones (_ZSt..., _ZNSt..., _ZNKRSt...).
+    from_torch_or_python = [name for name in imported if "@" not in name and not re.match(r"_ZN[KRO]*St|_ZSt", name)]
+    unexpected = [name for name in from_torch_or_python
+                  if not name.startswith(("aoti_torch_", "torch_", "Py", "_ITM_", "__gmon_start__"))]
+    assert not unexpected, unexpected
+    assert not any(name.startswith(("_ZN2at", "_ZN3c10", "_ZN5torch")) for name in imported)
 
 
 def test_compiled_ops_are_registered():

@@ -1,8 +1,32 @@
-// Dispatch over every integer label dtype torch has, for both backends.
+// Dispatch over every integer label dtype torch has, for both backends:
+// body(tag) is instantiated for each, with the C++ type as tag's `type`.
 #pragma once
 
-#include <ATen/Dispatch_v2.h>
+#include <cstdint>
 
-#define CM_DISPATCH_LABEL_TYPES(TYPE, NAME, ...)                                              \
-  AT_DISPATCH_V2(TYPE, NAME, AT_WRAP(__VA_ARGS__), at::kBool, at::kByte, at::kChar,           \
-                 at::kShort, at::kInt, at::kLong, at::kUInt16, at::kUInt32, at::kUInt64)
+#include "checks.h"
+
+namespace clustering_metrics {
+
+template <typename T>
+struct TypeTag {
+  using type = T;
+};
+
+template <typename F>
+decltype(auto) dispatch_label_type(ScalarType dtype, F&& body) {
+  switch (dtype) {
+    case ScalarType::Bool: return body(TypeTag<bool>{});
+    case ScalarType::Byte: return body(TypeTag<uint8_t>{});
+    case ScalarType::Char: return body(TypeTag<int8_t>{});
+    case ScalarType::Short: return body(TypeTag<int16_t>{});
+    case ScalarType::Int: return body(TypeTag<int32_t>{});
+    case ScalarType::Long: return body(TypeTag<int64_t>{});
+    case ScalarType::UInt16: return body(TypeTag<uint16_t>{});
+    case ScalarType::UInt32: return body(TypeTag<uint32_t>{});
+    case ScalarType::UInt64: return body(TypeTag<uint64_t>{});
+    default: fail("clustering_metrics: labels of dtype ", dtype, " are not supported.");
+  }
+}
+
+}  // namespace clustering_metrics

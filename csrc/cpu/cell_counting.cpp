@@ -4,7 +4,7 @@
 // any label falls outside the guess, the exact ranges are taken and the
 // counting redone. Wide sides are ranked first. The pair space is then
 // counted densely or by sorting (common/counting_plan.h decides).
-#include <ATen/ATen.h>
+#include <torch/csrc/stable/ops.h>
 
 #include <algorithm>
 #include <type_traits>
@@ -104,32 +104,33 @@ void count_ranked(const P* pred_data, const T* target_data, const int64_t* weigh
   Id* target_ids = pred_ids + n;
   cells.pred_index = index_labels(pred_data, n, pred_range, pred_ids, keep_labels);
   cells.target_index = index_labels(target_data, n, target_range, target_ids, keep_labels);
-  TORCH_INTERNAL_ASSERT(count_cells(StoredIds<Id>{pred_ids}, StoredIds<Id>{target_ids}, weights, n, cells));
+  CM_CHECK(count_cells(StoredIds<Id>{pred_ids}, StoredIds<Id>{target_ids}, weights, n, cells),
+           "count_pair_cells: a ranked id fell outside its index (a bug; please report it).");
 }
 
 }  // namespace
 
-CountedCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_in,
-                              const std::optional<at::Tensor>& weights_in, bool keep_labels) {
-  const at::Tensor preds = preds_in.contiguous();
-  const at::Tensor target = target_in.contiguous();
+CountedCells count_pair_cells(const Tensor& preds_in, const Tensor& target_in,
+                              const std::optional<Tensor>& weights_in, bool keep_labels) {
+  const Tensor preds = torch::stable::contiguous(preds_in);
+  const Tensor target = torch::stable::contiguous(target_in);
   const int64_t n = preds.numel();
-  at::Tensor weights;
+  Tensor weights;
   const int64_t* weight_ptr = nullptr;
   CountedCells cells;
   if (weights_in.has_value()) {
-    weights = weights_in->contiguous();
-    weight_ptr = weights.const_data_ptr<int64_t>();
+    weights = torch::stable::contiguous(*weights_in);
+    weight_ptr = static_cast<const int64_t*>(weights.const_data_ptr());
     cells.total = checked_weight_total(weight_ptr, n);
   } else {
     cells.total = n;
   }
   if (n == 0 || cells.total == 0) return cells;
-  CM_DISPATCH_LABEL_TYPES(preds.scalar_type(), "count_pair_cells", [&] {
-    using pred_t = LabelStorage<scalar_t>;
+  dispatch_label_type(preds.scalar_type(), [&](auto pred_tag) {
+    using pred_t = LabelStorage<typename decltype(pred_tag)::type>;
     const pred_t* pred_data = static_cast<const pred_t*>(preds.const_data_ptr());
-    CM_DISPATCH_LABEL_TYPES(target.scalar_type(), "count_pair_cells", [&] {
-      using target_t = LabelStorage<scalar_t>;
+    dispatch_label_type(target.scalar_type(), [&](auto target_tag) {
+      using target_t = LabelStorage<typename decltype(target_tag)::type>;
       const target_t* target_data = static_cast<const target_t*>(target.const_data_ptr());
       auto count_direct = [&](const KeyRange& pred_range, const KeyRange& target_range) {
         if (!indexes_directly(pred_range.span(), n) || !indexes_directly(target_range.span(), n)) return false;

@@ -31,11 +31,10 @@
 // largest such error plus the error of phi (2^-53, see expected_cell_term);
 // for the tens to thousands of steps of ordinary tables that is below 1e-16
 // relative. The sums over pairs of totals are of non-negative terms.
-#include <ATen/ATen.h>
-
 #include <algorithm>
 #include <cmath>
 
+#include "../common/checks.h"
 #include "../common/compensated_sum.h"
 #include "../common/information_terms.h"
 #include "count_tally.h"
@@ -181,7 +180,7 @@ double expected_mutual_info(const CountTally& pred_totals, const CountTally& tar
   // MI is 0.
   if (cluster_count(rows) <= 1 || cluster_count(cols) <= 1) return 0.0;
   const WalkEstimate walks = estimate_walks(rows, cols, total);
-  TORCH_CHECK(walks.steps <= kMaxSteps, "expected_mutual_info: the cluster totals (N = ", total,
+  CM_CHECK(walks.steps <= kMaxSteps, "expected_mutual_info: the cluster totals (N = ", total,
               ") would take about ", walks.steps, " hypergeometric terms, more than the ", kMaxSteps,
               " this implementation allows.");
   const LogTable log_of_count(walks.largest_count);

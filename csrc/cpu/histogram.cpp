@@ -1,9 +1,10 @@
 // The pair histogram: the listed cells turned back into labels, in output
 // tensors sized to the cells, so that no scratch outlives the call.
-#include <ATen/ATen.h>
+#include <torch/csrc/stable/ops.h>
 
 #include <algorithm>
 
+#include "../common/checks.h"
 #include "../common/dispatch.h"
 #include "../common/labels.h"
 #include "pipeline.h"
@@ -26,20 +27,21 @@ void write_labels_kernel_impl(const CountedCells& cells, bool for_pred, T* out) 
 
 }  // namespace
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> histogram_of(CountedCells& cells, at::ScalarType pred_dtype,
-                                                           at::ScalarType target_dtype) {
+std::tuple<Tensor, Tensor, Tensor> histogram_of(CountedCells& cells, ScalarType pred_dtype, ScalarType target_dtype) {
   const CellList& listed = listed_cells(cells);
   const int64_t nnz = listed.size;
-  at::Tensor pred_labels = at::empty({nnz}, at::TensorOptions().dtype(pred_dtype));
-  at::Tensor target_labels = at::empty({nnz}, at::TensorOptions().dtype(target_dtype));
-  at::Tensor counts = at::empty({nnz}, at::TensorOptions().dtype(at::kLong));
-  CM_DISPATCH_LABEL_TYPES(pred_dtype, "histogram_of", [&] {
-    write_labels_kernel_impl(cells, /*for_pred=*/true, pred_labels.mutable_data_ptr<scalar_t>());
+  Tensor pred_labels = torch::stable::empty({nnz}, pred_dtype);
+  Tensor target_labels = torch::stable::empty({nnz}, target_dtype);
+  Tensor counts = torch::stable::empty({nnz}, ScalarType::Long);
+  dispatch_label_type(pred_dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    write_labels_kernel_impl(cells, /*for_pred=*/true, static_cast<T*>(pred_labels.mutable_data_ptr()));
   });
-  CM_DISPATCH_LABEL_TYPES(target_dtype, "histogram_of", [&] {
-    write_labels_kernel_impl(cells, /*for_pred=*/false, target_labels.mutable_data_ptr<scalar_t>());
+  dispatch_label_type(target_dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    write_labels_kernel_impl(cells, /*for_pred=*/false, static_cast<T*>(target_labels.mutable_data_ptr()));
   });
-  if (nnz > 0) std::copy(listed.counts, listed.counts + nnz, counts.mutable_data_ptr<int64_t>());
+  if (nnz > 0) std::copy(listed.counts, listed.counts + nnz, static_cast<int64_t*>(counts.mutable_data_ptr()));
   return {pred_labels, target_labels, counts};
 }
 

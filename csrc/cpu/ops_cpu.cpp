@@ -1,7 +1,8 @@
 // CPU implementations of the clustering_metrics ops.
-#include <ATen/ATen.h>
-#include <torch/library.h>
+#include <torch/csrc/stable/library.h>
+#include <torch/csrc/stable/ops.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -13,53 +14,58 @@
 namespace clustering_metrics::cpu {
 namespace {
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> pair_histogram_cpu(const at::Tensor& preds,
-                                                                  const at::Tensor& target,
-                                                                  const std::optional<at::Tensor>& counts) {
+std::tuple<Tensor, Tensor, Tensor> pair_histogram_cpu(Tensor preds, Tensor target, std::optional<Tensor> counts) {
   check_label_pair(preds, target, "preds", "target");
   if (counts.has_value()) check_counts(*counts, preds, "counts");
   CountedCells cells = count_pair_cells(preds, target, counts, /*keep_labels=*/true);
   return histogram_of(cells, preds.scalar_type(), target.scalar_type());
 }
 
-at::Tensor mutual_info_of(CountedCells cells) {
-  const Summary summary = summarize(cells);
-  return at::scalar_tensor(mutual_info(cells, summary), at::kDouble);
+Tensor scalar(double value) {
+  Tensor out = torch::stable::empty({}, ScalarType::Double);
+  *static_cast<double*>(out.mutable_data_ptr()) = value;
+  return out;
 }
 
-at::Tensor mutual_info_from_histogram_cpu(const at::Tensor& pred_labels, const at::Tensor& target_labels,
-                                          const at::Tensor& counts) {
+Tensor mutual_info_of(CountedCells cells) {
+  const Summary summary = summarize(cells);
+  return scalar(mutual_info(cells, summary));
+}
+
+Tensor mutual_info_from_histogram_cpu(Tensor pred_labels, Tensor target_labels, Tensor counts) {
   check_label_pair(pred_labels, target_labels, "pred_labels", "target_labels");
   check_counts(counts, pred_labels, "counts");
   return mutual_info_of(count_pair_cells(pred_labels, target_labels, counts, /*keep_labels=*/false));
 }
 
-at::Tensor mutual_info_score_cpu(const at::Tensor& preds, const at::Tensor& target) {
+Tensor mutual_info_score_cpu(Tensor preds, Tensor target) {
   check_label_pair(preds, target, "preds", "target");
   return mutual_info_of(count_pair_cells(preds, target, std::nullopt, /*keep_labels=*/false));
 }
 
 // The nonzero totals, in label order.
-at::Tensor nonzero_totals(const Totals& totals, int64_t count) {
-  at::Tensor out = at::empty({count}, at::kLong);
-  int64_t* data = out.mutable_data_ptr<int64_t>();
+Tensor nonzero_totals(const Totals& totals, int64_t count) {
+  Tensor out = torch::stable::empty({count}, ScalarType::Long);
+  int64_t* data = static_cast<int64_t*>(out.mutable_data_ptr());
   for (int64_t id = 0; id < totals.size(); ++id) {
     if (totals[id] != 0) *data++ = totals[id];
   }
   return out;
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> contingency_summary_cpu(
-    const at::Tensor& preds, const at::Tensor& target, const std::optional<at::Tensor>& counts,
-    bool with_expected_mutual_info) {
+std::tuple<Tensor, Tensor, Tensor, Tensor> contingency_summary_cpu(Tensor preds, Tensor target,
+                                                                   std::optional<Tensor> counts,
+                                                                   bool with_expected_mutual_info) {
   check_label_pair(preds, target, "preds", "target");
   if (counts.has_value()) check_counts(*counts, preds, "counts");
   CountedCells cells = count_pair_cells(preds, target, counts, /*keep_labels=*/false);
   Summary summary = summarize(cells);
-  at::Tensor integers = at::zeros({kNumSummaryIntegers}, at::kLong);
-  at::Tensor reals = at::zeros({kNumSummaryReals}, at::kDouble);
-  int64_t* ints = integers.mutable_data_ptr<int64_t>();
-  double* values = reals.mutable_data_ptr<double>();
+  Tensor integers = torch::stable::empty({kNumSummaryIntegers}, ScalarType::Long);
+  Tensor reals = torch::stable::empty({kNumSummaryReals}, ScalarType::Double);
+  int64_t* ints = static_cast<int64_t*>(integers.mutable_data_ptr());
+  double* values = static_cast<double*>(reals.mutable_data_ptr());
+  std::fill(ints, ints + kNumSummaryIntegers, 0);
+  std::fill(values, values + kNumSummaryReals, 0.0);
   ints[kNumSamples] = summary.total;
   ints[kNumCells] = summary.num_cells;
   ints[kNumPredClusters] = summary.num_pred_clusters;
@@ -81,11 +87,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> contingency_summary_c
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(clustering_metrics, CPU, m) {
-  m.impl("pair_histogram", &pair_histogram_cpu);
-  m.impl("mutual_info_from_histogram", &mutual_info_from_histogram_cpu);
-  m.impl("mutual_info_score", &mutual_info_score_cpu);
-  m.impl("contingency_summary", &contingency_summary_cpu);
+STABLE_TORCH_LIBRARY_IMPL(clustering_metrics, CPU, m) {
+  m.impl("pair_histogram", TORCH_BOX(&pair_histogram_cpu));
+  m.impl("mutual_info_from_histogram", TORCH_BOX(&mutual_info_from_histogram_cpu));
+  m.impl("mutual_info_score", TORCH_BOX(&mutual_info_score_cpu));
+  m.impl("contingency_summary", TORCH_BOX(&contingency_summary_cpu));
 }
 
 }  // namespace clustering_metrics::cpu

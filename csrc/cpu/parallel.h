@@ -1,7 +1,7 @@
 // Threads and scratch memory of the CPU stages.
 #pragma once
 
-#include <ATen/Parallel.h>
+#include <torch/csrc/stable/ops.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -16,11 +16,14 @@
 
 namespace clustering_metrics::cpu {
 
-inline int64_t num_threads() { return at::get_num_threads(); }
+inline int64_t num_threads() { return static_cast<int64_t>(torch::stable::get_num_threads()); }
 
+// torch's thread pool, through the stable ABI. body must not throw: the call
+// crosses a C interface.
 template <typename F>
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const F& body) {
-  at::parallel_for(begin, end, grain, body);
+  if (begin >= end) return;
+  torch::stable::parallel_for(begin, end, grain, body);
 }
 
 constexpr int64_t kMinChunk = 1 << 15;

@@ -15,8 +15,7 @@
 #include <tuple>
 #include <vector>
 
-#include <ATen/core/Tensor.h>
-
+#include "../common/checks.h"
 #include "../common/host_device.h"
 #include "../common/summary.h"
 #include "count_tally.h"
@@ -120,8 +119,8 @@ void for_each_cell(const uint64_t* keys, uint64_t cols, int64_t begin, int64_t e
 
 // weights, when given, are non-negative int64 multiplicities per sample.
 // keep_labels keeps what histogram_of needs to write the labels back out.
-CountedCells count_pair_cells(const at::Tensor& preds, const at::Tensor& target,
-                              const std::optional<at::Tensor>& weights, bool keep_labels);
+CountedCells count_pair_cells(const Tensor& preds, const Tensor& target, const std::optional<Tensor>& weights,
+                              bool keep_labels);
 
 // The cells as a list, formed from the dense tables if need be (which are
 // then released: the list replaces them).
@@ -137,7 +136,6 @@ double mutual_info(CountedCells& cells, const Summary& summary, double baseline 
 
 // (pred labels, target labels, counts) in the dtypes given, sized to the
 // cells; the cells must have been counted with keep_labels.
-std::tuple<at::Tensor, at::Tensor, at::Tensor> histogram_of(CountedCells& cells, at::ScalarType pred_dtype,
-                                                           at::ScalarType target_dtype);
+std::tuple<Tensor, Tensor, Tensor> histogram_of(CountedCells& cells, ScalarType pred_dtype, ScalarType target_dtype);
 
 }  // namespace clustering_metrics::cpu

@@ -7,7 +7,6 @@
 // Everything after that works on uint64 ids and keys and exists once.
 #include "pipeline.cuh"
 
-#include <c10/cuda/CUDAStream.h>
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_scan.cuh>
 
@@ -313,24 +312,24 @@ void dispatch_width(int64_t bytes, F&& body) {
     case 4: return body(uint32_t{});
     case 8: return body(uint64_t{});
   }
-  TORCH_CHECK(false, "clustering_metrics: unsupported label width of ", bytes, " bytes.");
+  CM_CHECK(false, "clustering_metrics: unsupported label width of ", bytes, " bytes.");
 }
 
 // The labels as a contiguous tensor whose bools are bytes 0 and 1.
-at::Tensor contiguous_labels(const at::Tensor& labels) {
-  const at::Tensor contiguous = labels.contiguous();
-  if (contiguous.scalar_type() != at::kBool || contiguous.numel() == 0) return contiguous;
-  at::Tensor normalized = at::empty_like(contiguous);
+Tensor contiguous_labels(const Tensor& labels) {
+  const Tensor contiguous = torch::stable::contiguous(labels);
+  if (contiguous.scalar_type() != ScalarType::Bool || contiguous.numel() == 0) return contiguous;
+  Tensor normalized = torch::stable::empty_like(contiguous);
   const int64_t n = contiguous.numel();
   normalize_bools_kernel<<<grid_for(n), kThreads, 0, current_stream()>>>(
-      static_cast<const uint8_t*>(contiguous.const_data_ptr()), n, static_cast<uint8_t*>(normalized.data_ptr()));
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
+      static_cast<const uint8_t*>(contiguous.const_data_ptr()), n, data_of<uint8_t>(normalized));
+  CM_CUDA_LAUNCH_CHECK();
   return normalized;
 }
 
 // Labels of one side, with their key range.
 struct Side {
-  at::Tensor labels;  // contiguous
+  Tensor labels;  // contiguous
   uint64_t min_key = 0;
   uint64_t max_key = 0;
 
@@ -338,104 +337,103 @@ struct Side {
 };
 
 // The raw bits of the label whose key is `key`, zero-extended.
-uint64_t raw_bits_of_key(at::ScalarType dtype, uint64_t key) {
-  uint64_t raw = 0;
-  CM_DISPATCH_LABEL_TYPES(dtype, "raw_bits_of_key", [&] {
-    raw = static_cast<std::make_unsigned_t<StorageOf<scalar_t>>>(key_to_label<scalar_t>(key));
+uint64_t raw_bits_of_key(ScalarType dtype, uint64_t key) {
+  return dispatch_label_type(dtype, [&](auto tag) -> uint64_t {
+    using T = typename decltype(tag)::type;
+    return static_cast<std::make_unsigned_t<StorageOf<T>>>(key_to_label<T>(key));
   });
-  return raw;
 }
 
-void launch_key_range(const at::Tensor& labels, int64_t* range) {
-  CM_DISPATCH_LABEL_TYPES(labels.scalar_type(), "key_range_cuda", [&] {
-    using S = StorageOf<scalar_t>;
-    const S* data = reinterpret_cast<const S*>(labels.const_data_ptr<scalar_t>());
+void launch_key_range(const Tensor& labels, int64_t* range) {
+  dispatch_label_type(labels.scalar_type(), [&](auto tag) {
+    using S = StorageOf<typename decltype(tag)::type>;
+    const S* data = cdata_of<S>(labels);
     const int64_t n = labels.numel();
     key_range_kernel_impl<S><<<grid_for(n / kPack + 1), kThreads, 0, current_stream()>>>(
         data, n, pack_aligned<S>(data), reinterpret_cast<unsigned long long*>(range));
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    CM_CUDA_LAUNCH_CHECK();
   });
 }
 
-void exclusive_sum(const int64_t* in, int64_t* out, int64_t count, const at::Tensor& like) {
+void exclusive_sum(const int64_t* in, int64_t* out, int64_t count, const Tensor& like) {
   run_cub(like, [&](void* temp, size_t& bytes) {
     return cub::DeviceScan::ExclusiveSum(temp, bytes, in, out, count, current_stream());
   });
 }
 
 struct Runs {
-  at::Tensor keys;    // uint64 in int64 storage
-  at::Tensor counts;  // int64; undefined unless asked for
+  Tensor keys;    // uint64 in int64 storage
+  Tensor counts;  // int64; undefined unless asked for
 };
 
 // Collapses n sorted keys into their distinct values (plus key_bias) and,
 // when with_counts, each value's count: its multiplicity, or its weight total
 // when sorted_weights (n + 1 entries, the last zero) is given.
-Runs collapse_runs(const at::Tensor& sorted, int64_t n, const int64_t* sorted_weights, uint64_t key_bias,
+Runs collapse_runs(const Tensor& sorted, int64_t n, const int64_t* sorted_weights, uint64_t key_bias,
                    bool with_counts) {
   const cudaStream_t stream = current_stream();
-  const at::Tensor heads = empty_long(n + 1, sorted);
-  const at::Tensor positions = empty_long(n + 1, sorted);
-  run_heads_kernel<<<grid_for(n + 1), kThreads, 0, stream>>>(u64_ptr(sorted), n, heads.data_ptr<int64_t>());
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
-  exclusive_sum(heads.data_ptr<int64_t>(), positions.data_ptr<int64_t>(), n + 1, sorted);
+  const Tensor heads = empty_long(n + 1, sorted);
+  const Tensor positions = empty_long(n + 1, sorted);
+  run_heads_kernel<<<grid_for(n + 1), kThreads, 0, stream>>>(u64_ptr(sorted), n, data_of<int64_t>(heads));
+  CM_CUDA_LAUNCH_CHECK();
+  exclusive_sum(data_of<int64_t>(heads), data_of<int64_t>(positions), n + 1, sorted);
   const int64_t num_runs = read_back(positions, n);
 
   Runs runs;
   runs.keys = empty_long(num_runs, sorted);
-  const at::Tensor starts = empty_long(num_runs + 1, sorted);
-  scatter_runs_kernel<<<grid_for(n + 1), kThreads, 0, stream>>>(u64_ptr(sorted), n, heads.data_ptr<int64_t>(),
-                                                               positions.data_ptr<int64_t>(), key_bias,
-                                                               u64_ptr(runs.keys), starts.data_ptr<int64_t>());
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  const Tensor starts = empty_long(num_runs + 1, sorted);
+  scatter_runs_kernel<<<grid_for(n + 1), kThreads, 0, stream>>>(u64_ptr(sorted), n, data_of<int64_t>(heads),
+                                                               data_of<int64_t>(positions), key_bias,
+                                                               u64_ptr(runs.keys), data_of<int64_t>(starts));
+  CM_CUDA_LAUNCH_CHECK();
   if (!with_counts) return runs;
 
-  at::Tensor weight_prefix;
+  Tensor weight_prefix;
   if (sorted_weights != nullptr) {
     weight_prefix = empty_long(n + 1, sorted);
-    exclusive_sum(sorted_weights, weight_prefix.data_ptr<int64_t>(), n + 1, sorted);
+    exclusive_sum(sorted_weights, data_of<int64_t>(weight_prefix), n + 1, sorted);
   }
   runs.counts = empty_long(num_runs, sorted);
   run_counts_kernel<<<grid_for(num_runs), kThreads, 0, stream>>>(
-      starts.data_ptr<int64_t>(), num_runs,
-      weight_prefix.defined() ? weight_prefix.const_data_ptr<int64_t>() : nullptr, runs.counts.data_ptr<int64_t>());
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
+      data_of<int64_t>(starts), num_runs,
+      weight_prefix.defined() ? cdata_of<int64_t>(weight_prefix) : nullptr, data_of<int64_t>(runs.counts));
+  CM_CUDA_LAUNCH_CHECK();
   return runs;
 }
 
 // The entries of (keys, counts) with a positive count, in order; a null
 // `keys` stands for keys 0 .. m - 1 (a dense table).
-Runs compact_positive(const uint64_t* keys, const at::Tensor& counts) {
+Runs compact_positive(const uint64_t* keys, const Tensor& counts) {
   const cudaStream_t stream = current_stream();
   const int64_t m = counts.numel();
-  const at::Tensor flags = empty_long(m + 1, counts);
-  const at::Tensor positions = empty_long(m + 1, counts);
-  positive_flags_kernel<<<grid_for(m + 1), kThreads, 0, stream>>>(counts.const_data_ptr<int64_t>(), m,
-                                                                  flags.data_ptr<int64_t>());
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
-  exclusive_sum(flags.data_ptr<int64_t>(), positions.data_ptr<int64_t>(), m + 1, counts);
+  const Tensor flags = empty_long(m + 1, counts);
+  const Tensor positions = empty_long(m + 1, counts);
+  positive_flags_kernel<<<grid_for(m + 1), kThreads, 0, stream>>>(cdata_of<int64_t>(counts), m,
+                                                                  data_of<int64_t>(flags));
+  CM_CUDA_LAUNCH_CHECK();
+  exclusive_sum(data_of<int64_t>(flags), data_of<int64_t>(positions), m + 1, counts);
   const int64_t num_positive = read_back(positions, m);
 
   Runs kept;
   kept.keys = empty_long(num_positive, counts);
   kept.counts = empty_long(num_positive, counts);
   scatter_positive_kernel<<<grid_for(m), kThreads, 0, stream>>>(
-      keys, counts.const_data_ptr<int64_t>(), m, flags.data_ptr<int64_t>(), positions.data_ptr<int64_t>(),
-      u64_ptr(kept.keys), kept.counts.data_ptr<int64_t>());
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
+      keys, cdata_of<int64_t>(counts), m, data_of<int64_t>(flags), data_of<int64_t>(positions),
+      u64_ptr(kept.keys), data_of<int64_t>(kept.counts));
+  CM_CUDA_LAUNCH_CHECK();
   return kept;
 }
 
 // Label offsets (key - min_key) of one side as a uint64 tensor.
-at::Tensor label_offsets(const Side& side) {
+Tensor label_offsets(const Side& side) {
   const int64_t n = side.labels.numel();
-  at::Tensor offsets = empty_long(n, side.labels);
+  Tensor offsets = empty_long(n, side.labels);
   const uint64_t min_raw = raw_bits_of_key(side.labels.scalar_type(), side.min_key);
   dispatch_width(side.labels.element_size(), [&](auto width_tag) {
     using U = decltype(width_tag);
     label_offsets_kernel_impl<U><<<grid_for(n), kThreads, 0, current_stream()>>>(
-        static_cast<const U*>(side.labels.const_data_ptr()), n, static_cast<U>(min_raw), u64_ptr(offsets));
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+        cdata_of<U>(side.labels), n, static_cast<U>(min_raw), u64_ptr(offsets));
+    CM_CUDA_LAUNCH_CHECK();
   });
   return offsets;
 }
@@ -443,15 +441,15 @@ at::Tensor label_offsets(const Side& side) {
 // Ids of one side as a uint64 tensor: offsets for a direct side; for a wide
 // one, ranks among its distinct labels, found by sorting the offsets
 // (only as many radix bits as the span needs) and binary search.
-at::Tensor side_ids(const Side& side, LabelIndex& index) {
-  at::Tensor ids = label_offsets(side);
+Tensor side_ids(const Side& side, LabelIndex& index) {
+  Tensor ids = label_offsets(side);
   index.min_key = side.min_key;
   if (indexes_directly(side.span(), side.labels.numel())) {
     index.size = static_cast<int64_t>(side.span()) + 1;
     return ids;
   }
   const int64_t n = ids.numel();
-  const at::Tensor sorted = at::empty_like(ids);
+  const Tensor sorted = torch::stable::empty_like(ids);
   run_cub(ids, [&](void* temp, size_t& bytes) {
     return cub::DeviceRadixSort::SortKeys(temp, bytes, u64_ptr(ids), u64_ptr(sorted), n, 0, bit_width(side.span()),
                                           current_stream());
@@ -460,15 +458,15 @@ at::Tensor side_ids(const Side& side, LabelIndex& index) {
   index.size = index.sorted_keys.numel();
   rank_kernel<<<grid_for(n), kThreads, 0, current_stream()>>>(u64_ptr(ids), n, u64_ptr(index.sorted_keys),
                                                              index.size, side.min_key);
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  CM_CUDA_LAUNCH_CHECK();
   return ids;
 }
 
 template <typename P, typename T>
 void count_dense_table(SideView<P> pred, SideView<T> target, const int64_t* weights, int64_t n,
-                       uint32_t num_target_ids, uint32_t num_cells, const at::Tensor& table) {
+                       uint32_t num_target_ids, uint32_t num_cells, const Tensor& table) {
   const cudaStream_t stream = current_stream();
-  auto* table_ptr = reinterpret_cast<unsigned long long*>(table.data_ptr<int64_t>());
+  auto* table_ptr = reinterpret_cast<unsigned long long*>(data_of<int64_t>(table));
   const bool packed = pack_aligned<P>(pred.labels) && pack_aligned<T>(target.labels);
   const int64_t lanes_of_work = packed ? n / kPack + kPack : n;
   const int64_t counter_bytes = int64_t{num_cells} * static_cast<int64_t>(sizeof(uint32_t));
@@ -482,10 +480,10 @@ void count_dense_table(SideView<P> pred, SideView<T> target, const int64_t* weig
     auto* kernel = &count_shared_kernel_impl<P, T>;
     // Always the device maximum: the attribute is process-wide, and a smaller
     // value set here could race with another thread's larger launch.
-    C10_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    CM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         static_cast<int>(shared_limit)));
     int blocks_per_multiprocessor = 0;
-    C10_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_multiprocessor, kernel, kSharedThreads,
+    CM_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_multiprocessor, kernel, kSharedThreads,
                                                                  shared_bytes));
     if (blocks_per_multiprocessor > 0) {
       // Exactly one resident wave: every extra block would add a flush.
@@ -495,26 +493,26 @@ void count_dense_table(SideView<P> pred, SideView<T> target, const int64_t* weig
       kernel<<<blocks, kSharedThreads, shared_bytes, stream>>>(pred, target, n, packed, num_target_ids, num_cells,
                                                                static_cast<uint32_t>(copies),
                                                                num_cells < kAggregateBelowCells, table_ptr);
-      C10_CUDA_KERNEL_LAUNCH_CHECK();
+      CM_CUDA_LAUNCH_CHECK();
       return;
     }
   }
   count_global_kernel_impl<P, T><<<grid_for(lanes_of_work), kThreads, 0, stream>>>(
       pred, target, weights, n, packed, num_target_ids, table_ptr);
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  CM_CUDA_LAUNCH_CHECK();
 }
 
 // Counts by radix-sorting one 64-bit pair key per sample (only the bits the
 // cell count needs), then collapsing runs.
-void count_sorted(const at::Tensor& pred_ids, const at::Tensor& target_ids, const at::Tensor& weights,
+void count_sorted(const Tensor& pred_ids, const Tensor& target_ids, const Tensor& weights,
                   uint64_t num_target_ids, uint64_t num_cells, PairCells& cells) {
   const cudaStream_t stream = current_stream();
   const int64_t n = pred_ids.numel();
-  const at::Tensor keys = empty_long(n, pred_ids);
+  const Tensor keys = empty_long(n, pred_ids);
   pair_keys_kernel<<<grid_for(n), kThreads, 0, stream>>>(u64_ptr(pred_ids), u64_ptr(target_ids), n, num_target_ids,
                                                          u64_ptr(keys));
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
-  const at::Tensor sorted_keys = at::empty_like(keys);
+  CM_CUDA_LAUNCH_CHECK();
+  const Tensor sorted_keys = torch::stable::empty_like(keys);
   const int end_bit = bit_width(num_cells - 1);
   if (!weights.defined()) {
     run_cub(keys, [&](void* temp, size_t& bytes) {
@@ -526,21 +524,21 @@ void count_sorted(const at::Tensor& pred_ids, const at::Tensor& target_ids, cons
     return;
   }
   // The extra zero at the end lets one exclusive scan give every run's total.
-  const at::Tensor sorted_weights = empty_long(n + 1, keys);
-  C10_CUDA_CHECK(cudaMemsetAsync(sorted_weights.data_ptr<int64_t>() + n, 0, sizeof(int64_t), stream));
+  const Tensor sorted_weights = empty_long(n + 1, keys);
+  CM_CUDA_CHECK(cudaMemsetAsync(data_of<int64_t>(sorted_weights) + n, 0, sizeof(int64_t), stream));
   run_cub(keys, [&](void* temp, size_t& bytes) {
     return cub::DeviceRadixSort::SortPairs(temp, bytes, u64_ptr(keys), u64_ptr(sorted_keys),
-                                           weights.const_data_ptr<int64_t>(), sorted_weights.data_ptr<int64_t>(), n,
+                                           cdata_of<int64_t>(weights), data_of<int64_t>(sorted_weights), n,
                                            0, end_bit, stream);
   });
-  const Runs runs = collapse_runs(sorted_keys, n, sorted_weights.const_data_ptr<int64_t>(), 0, /*with_counts=*/true);
+  const Runs runs = collapse_runs(sorted_keys, n, cdata_of<int64_t>(sorted_weights), 0, /*with_counts=*/true);
   // Runs made only of zero-weight samples are not cells.
   const Runs positive = compact_positive(u64_ptr(runs.keys), runs.counts);
   cells.keys = positive.keys;
   cells.counts = positive.counts;
 }
 
-void count_dense_cells(const at::Tensor& table, PairCells& cells) {
+void count_dense_cells(const Tensor& table, PairCells& cells) {
   const Runs positive = compact_positive(nullptr, table);
   cells.keys = positive.keys;
   cells.counts = positive.counts;
@@ -548,12 +546,12 @@ void count_dense_cells(const at::Tensor& table, PairCells& cells) {
 
 }  // namespace
 
-at::Tensor nonzero_entries(const at::Tensor& values) { return compact_positive(nullptr, values).counts; }
+Tensor nonzero_entries(const Tensor& values) { return compact_positive(nullptr, values).counts; }
 
-PairCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_in,
-                           const std::optional<at::Tensor>& weights_in) {
-  const at::Tensor preds = contiguous_labels(preds_in);
-  const at::Tensor target = contiguous_labels(target_in);
+PairCells count_pair_cells(const Tensor& preds_in, const Tensor& target_in,
+                           const std::optional<Tensor>& weights_in) {
+  const Tensor preds = contiguous_labels(preds_in);
+  const Tensor target = contiguous_labels(target_in);
   const int64_t n = preds.numel();
   const cudaStream_t stream = current_stream();
   PairCells cells;
@@ -561,21 +559,22 @@ PairCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_
   cells.counts = empty_long(0, preds);
   if (n == 0) return cells;
 
-  at::Tensor weights;
-  if (weights_in.has_value()) weights = weights_in->contiguous();
-  const at::Tensor status = empty_long(kStatusSlots, preds);
-  int64_t* status_ptr = status.data_ptr<int64_t>();
+  Tensor weights;
+  const bool weighted = weights_in.has_value();
+  if (weighted) weights = torch::stable::contiguous(*weights_in);
+  const Tensor status = empty_long(kStatusSlots, preds);
+  int64_t* status_ptr = data_of<int64_t>(status);
   init_status_kernel<<<1, 1, 0, stream>>>(status_ptr);
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  CM_CUDA_LAUNCH_CHECK();
   launch_key_range(preds, status_ptr + kPredMinKey);
   launch_key_range(target, status_ptr + kTargetMinKey);
-  if (weights.defined()) {
-    weight_summary_kernel<<<grid_for(n), kThreads, 0, stream>>>(weights.const_data_ptr<int64_t>(), n, status_ptr);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  if (weighted) {
+    weight_summary_kernel<<<grid_for(n), kThreads, 0, stream>>>(cdata_of<int64_t>(weights), n, status_ptr);
+    CM_CUDA_LAUNCH_CHECK();
   }
-  const at::Tensor summary = status.cpu();
-  const int64_t* host = summary.const_data_ptr<int64_t>();
-  if (weights.defined()) {
+  int64_t host[kStatusSlots];
+  copy_to_host(host, status_ptr, sizeof(host));
+  if (weighted) {
     check_weight_summary(host[kLowestWeight], host[kWeightOverflow] != 0);
     cells.total = host[kWeightTotal];
   } else {
@@ -591,16 +590,16 @@ PairCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_
     const uint64_t num_cells = static_cast<uint64_t>(cells.pred_index.size) * cells.target_index.size;
     if (counts_in_dense_table(num_cells, n)) {
       // Fast path: one pass over the raw labels into a dense table.
-      const at::Tensor table = at::zeros({static_cast<int64_t>(num_cells)}, preds.options().dtype(at::kLong));
+      const Tensor table = zeros_long(static_cast<int64_t>(num_cells), preds);
       const uint64_t pred_min_raw = raw_bits_of_key(preds.scalar_type(), pred.min_key);
       const uint64_t target_min_raw = raw_bits_of_key(target.scalar_type(), targ.min_key);
       dispatch_width(preds.element_size(), [&](auto pred_tag) {
         using P = decltype(pred_tag);
         dispatch_width(target.element_size(), [&](auto target_tag) {
           using T = decltype(target_tag);
-          count_dense_table(SideView<P>{static_cast<const P*>(preds.const_data_ptr()), static_cast<P>(pred_min_raw)},
-                            SideView<T>{static_cast<const T*>(target.const_data_ptr()), static_cast<T>(target_min_raw)},
-                            weights.defined() ? weights.const_data_ptr<int64_t>() : nullptr, n,
+          count_dense_table(SideView<P>{cdata_of<P>(preds), static_cast<P>(pred_min_raw)},
+                            SideView<T>{cdata_of<T>(target), static_cast<T>(target_min_raw)},
+                            weights.defined() ? cdata_of<int64_t>(weights) : nullptr, n,
                             static_cast<uint32_t>(cells.target_index.size), static_cast<uint32_t>(num_cells), table);
         });
       });
@@ -608,14 +607,14 @@ PairCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_
       return cells;
     }
   }
-  const at::Tensor pred_ids = side_ids(pred, cells.pred_index);
-  const at::Tensor target_ids = side_ids(targ, cells.target_index);
+  const Tensor pred_ids = side_ids(pred, cells.pred_index);
+  const Tensor target_ids = side_ids(targ, cells.target_index);
   const uint64_t num_target_ids = static_cast<uint64_t>(cells.target_index.size);
   const uint64_t num_cells = checked_cell_count(static_cast<uint64_t>(cells.pred_index.size), num_target_ids);
   if (counts_in_dense_table(num_cells, n)) {
-    const at::Tensor table = at::zeros({static_cast<int64_t>(num_cells)}, preds.options().dtype(at::kLong));
+    const Tensor table = zeros_long(static_cast<int64_t>(num_cells), preds);
     count_dense_table(SideView<uint64_t>{u64_ptr(pred_ids), 0}, SideView<uint64_t>{u64_ptr(target_ids), 0},
-                      weights.defined() ? weights.const_data_ptr<int64_t>() : nullptr, n,
+                      weights.defined() ? cdata_of<int64_t>(weights) : nullptr, n,
                       static_cast<uint32_t>(num_target_ids), static_cast<uint32_t>(num_cells), table);
     count_dense_cells(table, cells);
   } else {
@@ -624,22 +623,22 @@ PairCells count_pair_cells(const at::Tensor& preds_in, const at::Tensor& target_
   return cells;
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> histogram_of(const PairCells& cells, at::ScalarType pred_dtype,
-                                                           at::ScalarType target_dtype) {
+std::tuple<Tensor, Tensor, Tensor> histogram_of(const PairCells& cells, ScalarType pred_dtype,
+                                                           ScalarType target_dtype) {
   const int64_t num_cells = cells.keys.numel();
   const uint64_t num_target_ids = static_cast<uint64_t>(cells.target_index.size);
-  at::Tensor pred_labels = at::empty({num_cells}, cells.keys.options().dtype(pred_dtype));
-  at::Tensor target_labels = at::empty({num_cells}, cells.keys.options().dtype(target_dtype));
+  Tensor pred_labels = empty_on(cells.keys, num_cells, pred_dtype);
+  Tensor target_labels = empty_on(cells.keys, num_cells, target_dtype);
   if (num_cells == 0) return {pred_labels, target_labels, cells.counts};
-  const auto write_side = [&](const LabelIndex& index, bool pred_side, at::Tensor& labels) {
+  const auto write_side = [&](const LabelIndex& index, bool pred_side, Tensor& labels) {
     const uint64_t min_raw = raw_bits_of_key(labels.scalar_type(), index.min_key);
     dispatch_width(labels.element_size(), [&](auto width_tag) {
       using U = decltype(width_tag);
       write_labels_kernel_impl<U><<<grid_for(num_cells), kThreads, 0, current_stream()>>>(
           u64_ptr(cells.keys), num_cells, num_target_ids, pred_side,
           index.direct() ? nullptr : u64_ptr(index.sorted_keys), index.min_key, static_cast<U>(min_raw),
-          static_cast<U*>(labels.data_ptr()));
-      C10_CUDA_KERNEL_LAUNCH_CHECK();
+          data_of<U>(labels));
+      CM_CUDA_LAUNCH_CHECK();
     });
   };
   write_side(cells.pred_index, /*pred_side=*/true, pred_labels);

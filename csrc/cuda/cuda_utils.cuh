@@ -3,25 +3,80 @@
 // stream and caching allocator.
 #pragma once
 
-#include <ATen/ATen.h>
-#include <c10/cuda/CUDAException.h>
-#include <c10/cuda/CUDAFunctions.h>
-#include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime.h>
+#include <dlfcn.h>
+#include <torch/csrc/stable/accelerator.h>
+#include <torch/csrc/stable/c/shim.h>
+#include <torch/csrc/stable/ops.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
+#include <string>
+
+#include "../common/checks.h"
 
 namespace clustering_metrics::cuda {
 
 constexpr int kThreads = 256;
 constexpr int kWarp = 32;
 
-inline cudaStream_t current_stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
+#define CM_CUDA_CHECK(expression)                                                              \
+  do {                                                                                         \
+    const cudaError_t cm_cuda_error = (expression);                                            \
+    CM_CHECK(cm_cuda_error == cudaSuccess, "CUDA error: ", cudaGetErrorString(cm_cuda_error),  \
+             " (", #expression, ")");                                                          \
+  } while (false)
+
+// After a launch: a bad configuration shows at once, a fault at the next sync.
+#define CM_CUDA_LAUNCH_CHECK() CM_CUDA_CHECK(cudaGetLastError())
+
+inline int current_device() {
+  int device = 0;
+  CM_CUDA_CHECK(cudaGetDevice(&device));
+  return device;
+}
+
+// torch's current stream on the current device, from the stable C shim's
+// aoti_torch_get_current_cuda_stream. That function lives in libtorch_cuda,
+// which a CPU-only torch lacks, so it is looked up in the loaded torch when
+// first needed instead of linked: the library then loads under any torch.
+inline cudaStream_t current_stream() {
+  using GetStream = AOTITorchError (*)(int32_t device_index, void** stream);
+  static const GetStream get_stream = []() -> GetStream {
+    void* library = dlopen("libtorch_cuda.so", RTLD_NOW | RTLD_NOLOAD);
+    return library == nullptr ? nullptr
+                              : reinterpret_cast<GetStream>(dlsym(library, "aoti_torch_get_current_cuda_stream"));
+  }();
+  CM_CHECK(get_stream != nullptr, "clustering_metrics: the torch in this process has no CUDA support "
+           "(libtorch_cuda.so is not loaded), so it cannot have CUDA tensors.");
+  void* stream = nullptr;
+  CM_CHECK(get_stream(current_device(), &stream) == AOTI_TORCH_SUCCESS,
+           "clustering_metrics: could not get torch's current CUDA stream.");
+  return static_cast<cudaStream_t>(stream);
+}
 
 inline int device_attribute(cudaDeviceAttr attribute) {
   int value = 0;
-  C10_CUDA_CHECK(cudaDeviceGetAttribute(&value, attribute, c10::cuda::current_device()));
+  CM_CUDA_CHECK(cudaDeviceGetAttribute(&value, attribute, current_device()));
   return value;
+}
+
+// The CUDA runtime is linked statically, so the kernels need a driver for
+// the CUDA major version they were built with, whatever CUDA torch has.
+inline void check_cuda_driver() {
+  static const int driver = [] {
+    int version = 0;
+    return cudaDriverGetVersion(&version) == cudaSuccess ? version : 0;
+  }();
+  CM_CHECK(driver / 1000 >= CUDART_VERSION / 1000, "clustering_metrics: its CUDA kernels were built with CUDA ",
+           CUDART_VERSION / 1000, ".", CUDART_VERSION % 1000 / 10, " and need an NVIDIA driver for CUDA ",
+           CUDART_VERSION / 1000, " or newer, but ",
+           driver == 0 ? std::string("no driver was found")
+                       : "this driver supports CUDA " + std::to_string(driver / 1000) + "." +
+                             std::to_string(driver % 1000 / 10),
+           ". The CPU ops work; for CUDA tensors, update the driver or build clustering_metrics from source "
+           "with your CUDA toolkit (README: Installing).");
 }
 
 inline int multiprocessor_count() { return device_attribute(cudaDevAttrMultiProcessorCount); }
@@ -34,24 +89,55 @@ inline unsigned int grid_for(int64_t work_items, int threads = kThreads) {
   return static_cast<unsigned int>(std::max<int64_t>(1, std::min(wanted, resident)));
 }
 
-inline uint64_t* u64_ptr(const at::Tensor& t) { return reinterpret_cast<uint64_t*>(t.data_ptr<int64_t>()); }
-
-inline at::Tensor empty_long(int64_t size, const at::Tensor& like) {
-  return at::empty({size}, like.options().dtype(at::kLong));
+template <typename T = int64_t>
+T* data_of(const Tensor& t) {
+  return static_cast<T*>(t.mutable_data_ptr());
 }
 
-// One device-to-host read: a synchronisation point of the current stream.
-inline int64_t read_back(const at::Tensor& t, int64_t index) { return t[index].item<int64_t>(); }
+// Read-only data: does not materialise a lazily copied input.
+template <typename T = int64_t>
+const T* cdata_of(const Tensor& t) {
+  return static_cast<const T*>(t.const_data_ptr());
+}
+
+inline uint64_t* u64_ptr(const Tensor& t) { return data_of<uint64_t>(t); }
+
+// Uninitialised device tensors from torch's caching allocator, ordered on the
+// current stream.
+inline Tensor empty_on(const Tensor& like, int64_t size, ScalarType dtype) {
+  return torch::stable::empty({size}, dtype, std::nullopt, like.device());
+}
+
+inline Tensor empty_long(int64_t size, const Tensor& like) { return empty_on(like, size, ScalarType::Long); }
+
+inline Tensor zeros_long(int64_t size, const Tensor& like) {
+  Tensor t = empty_long(size, like);
+  torch::stable::zero_(t);
+  return t;
+}
+
+// Host copies of device values: synchronisation points of the current stream.
+inline void copy_to_host(void* host, const void* device, size_t bytes) {
+  const cudaStream_t stream = current_stream();
+  CM_CUDA_CHECK(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, stream));
+  CM_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+inline int64_t read_back(const Tensor& t, int64_t index) {
+  int64_t value = 0;
+  copy_to_host(&value, data_of<int64_t>(t) + index, sizeof(value));
+  return value;
+}
 
 // Runs a CUB device algorithm twice, first to size its temporary storage and
-// then for real, with the storage taken from torch's caching allocator.
+// then for real, with the storage a byte tensor from torch's caching
+// allocator on the current stream.
 template <typename CubCall>
-void run_cub(const at::Tensor& like, CubCall&& call) {
+void run_cub(const Tensor& like, CubCall&& call) {
   size_t bytes = 0;
-  C10_CUDA_CHECK(call(nullptr, bytes));
-  const at::Tensor temp = at::empty({static_cast<int64_t>(std::max<size_t>(bytes, 1))},
-                                    like.options().dtype(at::kByte));
-  C10_CUDA_CHECK(call(temp.data_ptr(), bytes));
+  CM_CUDA_CHECK(call(nullptr, bytes));
+  const Tensor temp = empty_on(like, static_cast<int64_t>(std::max<size_t>(bytes, 1)), ScalarType::Byte);
+  CM_CUDA_CHECK(call(temp.mutable_data_ptr(), bytes));
 }
 
 // kPack labels per lane and load: 8 int64 labels are four 16-byte loads, and

@@ -7,7 +7,7 @@
 // Inputs and outputs live on the current CUDA device.
 #pragma once
 
-#include <ATen/core/Tensor.h>
+#include "../common/checks.h"
 
 #include <optional>
 #include <tuple>
@@ -19,7 +19,7 @@ namespace clustering_metrics::cuda {
 struct LabelIndex {
   uint64_t min_key = 0;
   int64_t size = 0;
-  at::Tensor sorted_keys;  // distinct keys (uint64 in int64 storage); undefined when direct
+  Tensor sorted_keys;  // distinct keys (uint64 in int64 storage); undefined when direct
 
   bool direct() const { return !sorted_keys.defined(); }
 };
@@ -29,35 +29,35 @@ struct LabelIndex {
 struct PairCells {
   LabelIndex pred_index;
   LabelIndex target_index;
-  at::Tensor keys;    // uint64 in int64 storage, strictly increasing
-  at::Tensor counts;  // int64, all > 0
+  Tensor keys;    // uint64 in int64 storage, strictly increasing
+  Tensor counts;  // int64, all > 0
   int64_t total = 0;  // sum of counts
 };
 
 // The summary op's outputs (common/summary.h), on the device.
 struct Summary {
-  at::Tensor row_totals;  // by pred id, zero for ids no sample has
-  at::Tensor col_totals;  // by target id
-  at::Tensor integers;    // int64, kNumSummaryIntegers
-  at::Tensor reals;       // float64, kNumSummaryReals; the EMI slot is NaN
+  Tensor row_totals;  // by pred id, zero for ids no sample has
+  Tensor col_totals;  // by target id
+  Tensor integers;    // int64, kNumSummaryIntegers
+  Tensor reals;       // float64, kNumSummaryReals; the EMI slot is NaN
 };
 
 // weights, when given, are non-negative int64 multiplicities per sample.
 // Synchronises with the host: the label ranges choose the counting path and
 // the number of cells sizes the outputs.
-PairCells count_pair_cells(const at::Tensor& preds, const at::Tensor& target,
-                           const std::optional<at::Tensor>& weights);
+PairCells count_pair_cells(const Tensor& preds, const Tensor& target,
+                           const std::optional<Tensor>& weights);
 
 // Everything but the EMI, which ops_cuda.cu adds from the host; the MI is
 // always the exact form. No synchronisation.
 Summary summarize(const PairCells& cells);
 
 // (pred labels, target labels, counts) in the dtypes given.
-std::tuple<at::Tensor, at::Tensor, at::Tensor> histogram_of(const PairCells& cells, at::ScalarType pred_dtype,
-                                                           at::ScalarType target_dtype);
+std::tuple<Tensor, Tensor, Tensor> histogram_of(const PairCells& cells, ScalarType pred_dtype,
+                                                           ScalarType target_dtype);
 
 // The entries of a device int64 tensor that are not zero, in order;
 // synchronises to size the output.
-at::Tensor nonzero_entries(const at::Tensor& values);
+Tensor nonzero_entries(const Tensor& values);
 
 }  // namespace clustering_metrics::cuda

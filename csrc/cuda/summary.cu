@@ -7,8 +7,6 @@
 // thread stride inside it, a fixed-order tree over the threads, then one
 // block that folds the block sums in order. No floating-point atomics, so
 // the result is the same bits on every run.
-#include <ATen/ATen.h>
-
 #include "../common/compensated_sum.h"
 #include "../common/exact_arithmetic.h"
 #include "../common/information_terms.h"
@@ -167,59 +165,58 @@ int64_t blocks_for(int64_t items) { return (items + kTermBlock - 1) / kTermBlock
 
 Summary summarize(const PairCells& cells) {
   const int64_t num_cells = cells.keys.numel();
-  const auto options = cells.keys.options();
   const cudaStream_t stream = current_stream();
   const int64_t rows = cells.pred_index.size;
   const int64_t cols = cells.target_index.size;
   const uint64_t* keys = u64_ptr(cells.keys);
-  const int64_t* counts = cells.counts.const_data_ptr<int64_t>();
+  const int64_t* counts = cdata_of<int64_t>(cells.counts);
 
-  const at::Tensor marginals = at::zeros({rows + cols}, options.dtype(at::kLong));
+  Tensor marginals = zeros_long(rows + cols, cells.keys);
   if (num_cells > 0) {
-    auto* row_totals = reinterpret_cast<unsigned long long*>(marginals.data_ptr<int64_t>());
+    auto* row_totals = reinterpret_cast<unsigned long long*>(data_of<int64_t>(marginals));
     marginals_kernel<<<grid_for(num_cells), kThreads, 0, stream>>>(keys, counts, num_cells,
                                                                    static_cast<uint64_t>(cols), row_totals,
                                                                    row_totals + rows);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    CM_CUDA_LAUNCH_CHECK();
   }
   Summary summary;
-  summary.row_totals = marginals.narrow(0, 0, rows);
-  summary.col_totals = marginals.narrow(0, rows, cols);
-  const int64_t* row_totals = summary.row_totals.const_data_ptr<int64_t>();
-  const int64_t* col_totals = summary.col_totals.const_data_ptr<int64_t>();
+  summary.row_totals = torch::stable::narrow(marginals, 0, 0, rows);
+  summary.col_totals = torch::stable::narrow(marginals, 0, rows, cols);
+  const int64_t* row_totals = cdata_of<int64_t>(summary.row_totals);
+  const int64_t* col_totals = cdata_of<int64_t>(summary.col_totals);
 
   const int64_t cell_blocks = blocks_for(num_cells), row_blocks = blocks_for(rows), col_blocks = blocks_for(cols);
-  TORCH_CHECK(cell_blocks <= int64_t{0x7fffffff}, "contingency summary: ", num_cells,
+  CM_CHECK(cell_blocks <= int64_t{0x7fffffff}, "contingency summary: ", num_cells,
               " cells are more than one launch covers.");
-  const at::Tensor cell_sums =
-      at::empty({static_cast<int64_t>(std::max<int64_t>(cell_blocks, 1) * sizeof(CellSums))}, options.dtype(at::kByte));
-  const at::Tensor total_sums = at::empty(
-      {static_cast<int64_t>(std::max<int64_t>(row_blocks + col_blocks, 1) * sizeof(TotalSums))},
-      options.dtype(at::kByte));
-  auto* cell_sums_ptr = reinterpret_cast<CellSums*>(cell_sums.data_ptr());
-  auto* row_sums_ptr = reinterpret_cast<TotalSums*>(total_sums.data_ptr());
+  const Tensor cell_sums = empty_on(
+      cells.keys, static_cast<int64_t>(std::max<int64_t>(cell_blocks, 1) * sizeof(CellSums)), ScalarType::Byte);
+  const Tensor total_sums = empty_on(
+      cells.keys, static_cast<int64_t>(std::max<int64_t>(row_blocks + col_blocks, 1) * sizeof(TotalSums)),
+      ScalarType::Byte);
+  auto* cell_sums_ptr = data_of<CellSums>(cell_sums);
+  auto* row_sums_ptr = data_of<TotalSums>(total_sums);
   auto* col_sums_ptr = row_sums_ptr + row_blocks;
   if (cell_blocks > 0) {
     cell_sums_kernel<<<static_cast<unsigned int>(cell_blocks), kTermThreads, 0, stream>>>(
         keys, counts, num_cells, static_cast<uint64_t>(cols), row_totals, col_totals, cells.total, cell_sums_ptr);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    CM_CUDA_LAUNCH_CHECK();
   }
   if (row_blocks > 0) {
     total_sums_kernel<<<static_cast<unsigned int>(row_blocks), kTermThreads, 0, stream>>>(row_totals, rows,
                                                                                         cells.total, row_sums_ptr);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    CM_CUDA_LAUNCH_CHECK();
   }
   if (col_blocks > 0) {
     total_sums_kernel<<<static_cast<unsigned int>(col_blocks), kTermThreads, 0, stream>>>(col_totals, cols,
                                                                                         cells.total, col_sums_ptr);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    CM_CUDA_LAUNCH_CHECK();
   }
-  summary.integers = at::empty({kNumSummaryIntegers}, options.dtype(at::kLong));
-  summary.reals = at::empty({kNumSummaryReals}, options.dtype(at::kDouble));
+  summary.integers = empty_on(cells.keys, kNumSummaryIntegers, ScalarType::Long);
+  summary.reals = empty_on(cells.keys, kNumSummaryReals, ScalarType::Double);
   finish_kernel<<<1, kTermThreads, 0, stream>>>(cell_sums_ptr, cell_blocks, row_sums_ptr, row_blocks, col_sums_ptr,
                                                 col_blocks, cells.total, num_cells,
-                                                summary.integers.data_ptr<int64_t>(), summary.reals.data_ptr<double>());
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
+                                                data_of<int64_t>(summary.integers), data_of<double>(summary.reals));
+  CM_CUDA_LAUNCH_CHECK();
   return summary;
 }
 
