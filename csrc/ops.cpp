@@ -13,4 +13,7 @@ STABLE_TORCH_LIBRARY(clustering_metrics, m) {
   m.def(
       "contingency_summary(Tensor preds, Tensor target, Tensor? counts=None, bool expected_mutual_info=False) -> "
       "(Tensor pred_totals, Tensor target_totals, Tensor integers, Tensor reals)");
+  m.def(
+      "count_into_table(Tensor preds, Tensor target, Tensor(a!) table, int num_pred_clusters, "
+      "int num_target_clusters) -> ()");
 }

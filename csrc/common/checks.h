@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "bounded_table.h"
+
 namespace clustering_metrics {
 
 using torch::stable::Tensor;
@@ -103,6 +105,28 @@ inline uint64_t checked_cell_count(uint64_t rows, uint64_t cols) {
 inline void check_weight_summary(int64_t lowest, bool overflowed) {
   CM_CHECK(lowest >= 0, "Expected counts to be non-negative but found ", lowest, ".");
   CM_CHECK(!overflowed, "Expected counts to sum to at most 2^63 - 1.");
+}
+
+// The table of count_into_table for labels in [0, num_pred_ids) x [0, num_target_ids).
+inline BoundedTable check_bounded_table(const Tensor& table, int64_t num_pred_ids, int64_t num_target_ids,
+                                        const Tensor& labels) {
+  CM_CHECK(num_pred_ids >= 1 && num_target_ids >= 1,
+           "Expected num_pred_clusters and num_target_clusters to be positive but got ", num_pred_ids, " and ",
+           num_target_ids, ".");
+  CM_CHECK(static_cast<uint64_t>(num_pred_ids) <= kMaxBoundedSlots &&
+               static_cast<uint64_t>(num_target_ids) <= kMaxBoundedSlots &&
+               static_cast<uint64_t>(num_pred_ids) * static_cast<uint64_t>(num_target_ids) < kMaxBoundedSlots,
+           "Expected num_pred_clusters x num_target_clusters below 2^32 - 1 but got ", num_pred_ids, " x ",
+           num_target_ids, "; for more cells, leave the bounds out.");
+  const BoundedTable bounded{static_cast<uint32_t>(num_pred_ids), static_cast<uint32_t>(num_target_ids)};
+  CM_CHECK(table.scalar_type() == ScalarType::Long, "Expected table to be int64 but got ", table.scalar_type(),
+           ".");
+  CM_CHECK(table.dim() == 1 && table.numel() == static_cast<int64_t>(bounded.num_slots()) && table.is_contiguous(),
+           "Expected table to be a contiguous 1-d tensor of num_pred_clusters x num_target_clusters + 1 = ",
+           bounded.num_slots(), " entries but got shape ", shape_of(table), ".");
+  CM_CHECK(table.device() == labels.device(), "Expected table on ", device_name(labels.device()), " but got ",
+           device_name(table.device()), ".");
+  return bounded;
 }
 
 }  // namespace clustering_metrics

@@ -1,9 +1,9 @@
-// Dispatch over every integer label dtype torch has, for both backends:
-// body(tag) is instantiated for each, with the C++ type as tag's `type`.
+// Dispatch over the integer label dtypes torch has, for both backends.
 #pragma once
 
 #include <cstdint>
 
+#include "bounded_table.h"
 #include "checks.h"
 
 namespace clustering_metrics {
@@ -13,6 +13,7 @@ struct TypeTag {
   using type = T;
 };
 
+// body(tag) for each dtype, with the C++ type as tag's `type`.
 template <typename F>
 decltype(auto) dispatch_label_type(ScalarType dtype, F&& body) {
   switch (dtype) {
@@ -26,6 +27,30 @@ decltype(auto) dispatch_label_type(ScalarType dtype, F&& body) {
     case ScalarType::UInt32: return body(TypeTag<uint32_t>{});
     case ScalarType::UInt64: return body(TypeTag<uint64_t>{});
     default: fail("clustering_metrics: labels of dtype ", dtype, " are not supported.");
+  }
+}
+
+// body(U{}) with U the unsigned integer of the label's width, for kernels
+// that read labels as raw bits: 4 instantiations instead of 9.
+template <typename F>
+decltype(auto) dispatch_label_width(int64_t bytes, F&& body) {
+  switch (bytes) {
+    case 1: return body(uint8_t{});
+    case 2: return body(uint16_t{});
+    case 4: return body(uint32_t{});
+    case 8: return body(uint64_t{});
+    default: fail("clustering_metrics: unsupported label width of ", bytes, " bytes.");
+  }
+}
+
+inline LabelKind label_kind(ScalarType dtype) {
+  switch (dtype) {
+    case ScalarType::Bool: return LabelKind::kBool;
+    case ScalarType::Char:
+    case ScalarType::Short:
+    case ScalarType::Int:
+    case ScalarType::Long: return LabelKind::kSigned;
+    default: return LabelKind::kUnsigned;
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "../common/checks.h"
 #include "../common/summary.h"
+#include "bounded_counting.h"
 #include "expected_mutual_info.h"
 #include "pipeline.h"
 
@@ -85,6 +86,13 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> contingency_summary_cpu(Tensor preds,
           nonzero_totals(summary.col_totals, summary.num_target_clusters), integers, reals};
 }
 
+void count_into_table_cpu(Tensor preds, Tensor target, Tensor table, int64_t num_pred_clusters,
+                          int64_t num_target_clusters) {
+  check_label_pair(preds, target, "preds", "target");
+  const BoundedTable bounded = check_bounded_table(table, num_pred_clusters, num_target_clusters, preds);
+  count_into_table(preds, target, table, bounded);
+}
+
 }  // namespace
 
 STABLE_TORCH_LIBRARY_IMPL(clustering_metrics, CPU, m) {
@@ -92,6 +100,7 @@ STABLE_TORCH_LIBRARY_IMPL(clustering_metrics, CPU, m) {
   m.impl("mutual_info_from_histogram", TORCH_BOX(&mutual_info_from_histogram_cpu));
   m.impl("mutual_info_score", TORCH_BOX(&mutual_info_score_cpu));
   m.impl("contingency_summary", TORCH_BOX(&contingency_summary_cpu));
+  m.impl("count_into_table", TORCH_BOX(&count_into_table_cpu));
 }
 
 }  // namespace clustering_metrics::cpu

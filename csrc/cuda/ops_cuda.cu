@@ -1,8 +1,13 @@
 // CUDA implementations of the clustering_metrics ops, mirroring cpu/ops_cpu.cpp.
-#include <torch/csrc/stable/accelerator.h>
+//
+// With CM_EMULATE (tests only) the same op bodies are registered as the CPU
+// kernels of the test library clustering_metrics_emulated, where they run
+// the whole CUDA pipeline, kernels and launch code, on host memory through
+// the SIMT emulator (tests/emulator).
 #include <torch/csrc/stable/library.h>
 #include <torch/csrc/stable/ops.h>
 
+#include <cmath>
 #include <vector>
 
 #include "../common/checks.h"
@@ -19,18 +24,17 @@ namespace {
 // Also checks the driver, which every op's first CUDA call would need.
 void check_not_capturing(const char* op) {
   check_cuda_driver();
-  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
-  CM_CUDA_CHECK(cudaStreamIsCapturing(current_stream(), &capture));
-  CM_CHECK(capture == cudaStreamCaptureStatusNone, "clustering_metrics::", op,
-              " cannot be captured in a CUDA graph: it synchronises to read label ranges and output sizes "
-              "back to the host. Call it outside the captured region.");
+  CM_CHECK(!stream_is_capturing(), "clustering_metrics::", op,
+           " cannot be captured in a CUDA graph: it synchronises to read label ranges and output sizes "
+           "back to the host. Call it outside the captured region, or count into a table with "
+           "count_into_table (the metrics' num_pred_clusters and num_target_clusters), which can be captured.");
 }
 
 std::tuple<Tensor, Tensor, Tensor> pair_histogram_cuda(const Tensor& preds, const Tensor& target,
-                                                                   const std::optional<Tensor>& counts) {
+                                                       const std::optional<Tensor>& counts) {
   check_label_pair(preds, target, "preds", "target");
   if (counts.has_value()) check_counts(*counts, preds, "counts");
-  const torch::stable::accelerator::DeviceGuard device_guard(preds.get_device_index());
+  const DeviceGuard device_guard(preds.get_device_index());
   check_not_capturing("pair_histogram");
   const PairCells cells = count_pair_cells(preds, target, counts);
   return histogram_of(cells, preds.scalar_type(), target.scalar_type());
@@ -40,23 +44,21 @@ std::tuple<Tensor, Tensor, Tensor> pair_histogram_cuda(const Tensor& preds, cons
 Tensor mutual_info_of(const PairCells& cells) {
   const Summary summary = summarize(cells);
   Tensor mi = torch::stable::empty({}, ScalarType::Double, std::nullopt, cells.keys.device());
-  CM_CUDA_CHECK(cudaMemcpyAsync(mi.mutable_data_ptr(), cdata_of<double>(summary.reals) + kMutualInfo, sizeof(double),
-                                cudaMemcpyDeviceToDevice, current_stream()));
+  copy_on_device(mi.mutable_data_ptr(), cdata_of<double>(summary.reals) + kMutualInfo, sizeof(double));
   return mi;
 }
 
-Tensor mutual_info_from_histogram_cuda(const Tensor& pred_labels, const Tensor& target_labels,
-                                           const Tensor& counts) {
+Tensor mutual_info_from_histogram_cuda(const Tensor& pred_labels, const Tensor& target_labels, const Tensor& counts) {
   check_label_pair(pred_labels, target_labels, "pred_labels", "target_labels");
   check_counts(counts, pred_labels, "counts");
-  const torch::stable::accelerator::DeviceGuard device_guard(pred_labels.get_device_index());
+  const DeviceGuard device_guard(pred_labels.get_device_index());
   check_not_capturing("mutual_info_from_histogram");
   return mutual_info_of(count_pair_cells(pred_labels, target_labels, counts));
 }
 
 Tensor mutual_info_score_cuda(const Tensor& preds, const Tensor& target) {
   check_label_pair(preds, target, "preds", "target");
-  const torch::stable::accelerator::DeviceGuard device_guard(preds.get_device_index());
+  const DeviceGuard device_guard(preds.get_device_index());
   check_not_capturing("mutual_info_score");
   return mutual_info_of(count_pair_cells(preds, target, std::nullopt));
 }
@@ -72,12 +74,12 @@ cpu::CountTally tally_on_host(const Tensor& totals) {
 // The EMI runs on the CPU from the copied-back totals: it needs only them
 // (at most about sqrt(2N) distinct values a side, so a few KB), and long
 // double precision, which GPUs lack.
-std::tuple<Tensor, Tensor, Tensor, Tensor> contingency_summary_cuda(
-    const Tensor& preds, const Tensor& target, const std::optional<Tensor>& counts,
-    bool with_expected_mutual_info) {
+std::tuple<Tensor, Tensor, Tensor, Tensor> contingency_summary_cuda(const Tensor& preds, const Tensor& target,
+                                                                    const std::optional<Tensor>& counts,
+                                                                    bool with_expected_mutual_info) {
   check_label_pair(preds, target, "preds", "target");
   if (counts.has_value()) check_counts(*counts, preds, "counts");
-  const torch::stable::accelerator::DeviceGuard device_guard(preds.get_device_index());
+  const DeviceGuard device_guard(preds.get_device_index());
   check_not_capturing("contingency_summary");
   const PairCells cells = count_pair_cells(preds, target, counts);
   const Summary summary = summarize(cells);
@@ -85,20 +87,33 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> contingency_summary_cuda(
   Tensor target_totals = nonzero_entries(summary.col_totals);
   if (with_expected_mutual_info) {
     const double emi = cpu::expected_mutual_info(tally_on_host(pred_totals), tally_on_host(target_totals), cells.total);
-    // From pageable host memory, so the copy is done when the call returns.
-    CM_CUDA_CHECK(cudaMemcpyAsync(data_of<double>(summary.reals) + kExpectedMutualInfo, &emi, sizeof(emi),
-                                  cudaMemcpyHostToDevice, current_stream()));
+    copy_to_device(data_of<double>(summary.reals) + kExpectedMutualInfo, &emi, sizeof(emi));
   }
   return {pred_totals, target_totals, summary.integers, summary.reals};
 }
 
+// No synchronisation, so it may be captured in a CUDA graph.
+void count_into_table_cuda(const Tensor& preds, const Tensor& target, Tensor table, int64_t num_pred_clusters,
+                           int64_t num_target_clusters) {
+  check_label_pair(preds, target, "preds", "target");
+  const BoundedTable bounded = check_bounded_table(table, num_pred_clusters, num_target_clusters, preds);
+  const DeviceGuard device_guard(preds.get_device_index());
+  check_cuda_driver();
+  count_into_table(preds, target, table, bounded);
+}
+
 }  // namespace
 
+#if defined(CM_EMULATE)
+STABLE_TORCH_LIBRARY_IMPL(clustering_metrics_emulated, CPU, m) {
+#else
 STABLE_TORCH_LIBRARY_IMPL(clustering_metrics, CUDA, m) {
+#endif
   m.impl("pair_histogram", TORCH_BOX(&pair_histogram_cuda));
   m.impl("mutual_info_from_histogram", TORCH_BOX(&mutual_info_from_histogram_cuda));
   m.impl("mutual_info_score", TORCH_BOX(&mutual_info_score_cuda));
   m.impl("contingency_summary", TORCH_BOX(&contingency_summary_cuda));
+  m.impl("count_into_table", TORCH_BOX(&count_into_table_cuda));
 }
 
 }  // namespace clustering_metrics::cuda

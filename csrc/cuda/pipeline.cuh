@@ -7,6 +7,7 @@
 // Inputs and outputs live on the current CUDA device.
 #pragma once
 
+#include "../common/bounded_table.h"
 #include "../common/checks.h"
 
 #include <optional>
@@ -19,9 +20,9 @@ namespace clustering_metrics::cuda {
 struct LabelIndex {
   uint64_t min_key = 0;
   int64_t size = 0;
-  Tensor sorted_keys;  // distinct keys (uint64 in int64 storage); undefined when direct
+  Tensor sorted_offsets;  // distinct key - min_key (uint64 in int64 storage); undefined when direct
 
-  bool direct() const { return !sorted_keys.defined(); }
+  bool direct() const { return !sorted_offsets.defined(); }
 };
 
 // The non-empty cells of a contingency table in (pred, target) label order.
@@ -29,7 +30,7 @@ struct LabelIndex {
 struct PairCells {
   LabelIndex pred_index;
   LabelIndex target_index;
-  Tensor keys;    // uint64 in int64 storage, strictly increasing
+  Tensor keys;    // uint64 in int64 storage, strictly increasing (possibly a view of a larger buffer)
   Tensor counts;  // int64, all > 0
   int64_t total = 0;  // sum of counts
 };
@@ -55,6 +56,10 @@ Summary summarize(const PairCells& cells);
 // (pred labels, target labels, counts) in the dtypes given.
 std::tuple<Tensor, Tensor, Tensor> histogram_of(const PairCells& cells, ScalarType pred_dtype,
                                                            ScalarType target_dtype);
+
+// count_into_table: adds every sample to its slot of the caller's table, in
+// one kernel launch and without synchronising (so CUDA graphs can capture it).
+void count_into_table(const Tensor& preds, const Tensor& target, Tensor& table, BoundedTable bounded);
 
 // The entries of a device int64 tensor that are not zero, in order;
 // synchronises to size the output.

@@ -6,7 +6,11 @@
 // only on the number of items: one block per kTermBlock items, a fixed
 // thread stride inside it, a fixed-order tree over the threads, then one
 // block that folds the block sums in order. No floating-point atomics, so
-// the result is the same bits on every run.
+// the result is the same bits on every run. The kernels are written against
+// the portability layer (simt/simt.h), so that they also run in the
+// emulator.
+#include <cmath>
+
 #include "../common/compensated_sum.h"
 #include "../common/exact_arithmetic.h"
 #include "../common/information_terms.h"
@@ -26,7 +30,7 @@ struct CellSums {
   u128 sum_of_expected = 0;          // sum of a b
   u128 pairs = 0;                    // sum of C(n, 2)
 
-  __device__ void add(const CellSums& other) {
+  CM_DEVICE void add(const CellSums& other) {
     mi_terms.add(other.mi_terms);
     n_log_n.add(other.n_log_n);
     sum_of_expected += other.sum_of_expected;
@@ -41,7 +45,7 @@ struct TotalSums {
   u128 pairs = 0;                  // sum of C(a, 2)
   int64_t nonzero = 0;
 
-  __device__ void add(const TotalSums& other) {
+  CM_DEVICE void add(const TotalSums& other) {
     entropy.add(other.entropy);
     n_log_n.add(other.n_log_n);
     pairs += other.pairs;
@@ -49,49 +53,49 @@ struct TotalSums {
   }
 };
 
-__device__ double n_log_n(int64_t v) { return v > 1 ? static_cast<double>(v) * log(static_cast<double>(v)) : 0.0; }
+CM_DEVICE double n_log_n(int64_t v) { return v > 1 ? static_cast<double>(v) * log(static_cast<double>(v)) : 0.0; }
 
 // Folds the block's per-thread values pairwise in a fixed order; every
 // thread of the block must call it.
 template <typename T>
-__device__ T reduce_block_in_order(const T& mine) {
-  // Raw storage: a __shared__ array of a type with default member
-  // initialisers is not allowed.
-  __shared__ alignas(T) unsigned char storage[kTermThreads * sizeof(T)];
-  T* values = reinterpret_cast<T*>(storage);
-  const int t = static_cast<int>(threadIdx.x);
+CM_DEVICE T reduce_block_in_order(const T& mine) {
+  CM_SHARED_ARRAY(T, values, kTermThreads);
+  const unsigned t = simt::thread_index();
   values[t] = mine;
-  __syncthreads();
-  for (int width = kTermThreads / 2; width > 0; width /= 2) {
-    if (t < width) values[t].add(values[t + width]);
-    __syncthreads();
+  simt::sync_block();
+  for (unsigned width = kTermThreads / 2; width > 0; width /= 2) {
+    if (t < width) {
+      T sum = values[t];
+      sum.add(values[t + width]);
+      values[t] = sum;
+    }
+    simt::sync_block();
   }
   const T result = values[0];
-  __syncthreads();  // a caller may reduce again into the same storage
+  simt::sync_block();  // a caller may reduce again into the same storage
   return result;
 }
 
-__global__ void marginals_kernel(const uint64_t* __restrict__ keys, const int64_t* __restrict__ counts,
-                                 int64_t num_cells, uint64_t num_target_ids, unsigned long long* row_totals,
-                                 unsigned long long* col_totals) {
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < num_cells; i += stride) {
+CM_KERNEL void marginals_kernel(const uint64_t* __restrict__ keys, const int64_t* __restrict__ counts,
+                                int64_t num_cells, uint64_t num_target_ids, unsigned long long* row_totals,
+                                unsigned long long* col_totals) {
+  for_each_index(num_cells, [&](int64_t i) {
     const uint64_t row = keys[i] / num_target_ids;
     const auto count = static_cast<unsigned long long>(counts[i]);
-    atomicAdd(&row_totals[row], count);
-    atomicAdd(&col_totals[keys[i] - row * num_target_ids], count);
-  }
+    simt::atomic_add(&row_totals[row], count);
+    simt::atomic_add(&col_totals[keys[i] - row * num_target_ids], count);
+  });
 }
 
 // Block b sums cells [b * kTermBlock, (b + 1) * kTermBlock).
-__global__ void __launch_bounds__(kTermThreads)
+CM_KERNEL void CM_LAUNCH_BOUNDS(kTermThreads)
     cell_sums_kernel(const uint64_t* __restrict__ keys, const int64_t* __restrict__ counts, int64_t num_cells,
                      uint64_t num_target_ids, const int64_t* __restrict__ row_totals,
                      const int64_t* __restrict__ col_totals, int64_t total, CellSums* block_sums) {
-  const int64_t begin = static_cast<int64_t>(blockIdx.x) * kTermBlock;
+  const int64_t begin = static_cast<int64_t>(simt::block_index()) * kTermBlock;
   const int64_t end = begin + kTermBlock < num_cells ? begin + kTermBlock : num_cells;
   CellSums sums;
-  for (int64_t i = begin + threadIdx.x; i < end; i += kTermThreads) {
+  for (int64_t i = begin + simt::thread_index(); i < end; i += kTermThreads) {
     const uint64_t row = keys[i] / num_target_ids;
     const uint64_t col = keys[i] - row * num_target_ids;
     const int64_t a = row_totals[row], b = col_totals[col], n = counts[i];
@@ -101,16 +105,16 @@ __global__ void __launch_bounds__(kTermThreads)
     sums.pairs += pairs_of(n);
   }
   const CellSums block = reduce_block_in_order(sums);
-  if (threadIdx.x == 0) block_sums[blockIdx.x] = block;
+  if (simt::thread_index() == 0) block_sums[simt::block_index()] = block;
 }
 
 // Block b sums totals [b * kTermBlock, (b + 1) * kTermBlock).
-__global__ void __launch_bounds__(kTermThreads)
+CM_KERNEL void CM_LAUNCH_BOUNDS(kTermThreads)
     total_sums_kernel(const int64_t* __restrict__ totals, int64_t size, int64_t total, TotalSums* block_sums) {
-  const int64_t begin = static_cast<int64_t>(blockIdx.x) * kTermBlock;
+  const int64_t begin = static_cast<int64_t>(simt::block_index()) * kTermBlock;
   const int64_t end = begin + kTermBlock < size ? begin + kTermBlock : size;
   TotalSums sums;
-  for (int64_t i = begin + threadIdx.x; i < end; i += kTermThreads) {
+  for (int64_t i = begin + simt::thread_index(); i < end; i += kTermThreads) {
     const int64_t a = totals[i];
     if (a == 0) continue;
     sums.entropy.add(entropy_term<double>(a, total));
@@ -119,15 +123,15 @@ __global__ void __launch_bounds__(kTermThreads)
     sums.nonzero += 1;
   }
   const TotalSums block = reduce_block_in_order(sums);
-  if (threadIdx.x == 0) block_sums[blockIdx.x] = block;
+  if (simt::thread_index() == 0) block_sums[simt::block_index()] = block;
 }
 
 // Thread t folds a contiguous stretch of block sums in order, then the
 // threads' results are folded as a tree.
 template <typename T>
-__device__ T fold_in_order(const T* block_sums, int64_t num_blocks) {
+CM_DEVICE T fold_in_order(const T* block_sums, int64_t num_blocks) {
   const int64_t per_thread = (num_blocks + kTermThreads - 1) / kTermThreads;
-  const int64_t begin = threadIdx.x * per_thread;
+  const int64_t begin = simt::thread_index() * per_thread;
   const int64_t end = begin + per_thread < num_blocks ? begin + per_thread : num_blocks;
   T sum;
   for (int64_t b = begin; b < end; ++b) sum.add(block_sums[b]);
@@ -135,7 +139,7 @@ __device__ T fold_in_order(const T* block_sums, int64_t num_blocks) {
 }
 
 // One block: the summary's outputs, all but the EMI.
-__global__ void __launch_bounds__(kTermThreads)
+CM_KERNEL void CM_LAUNCH_BOUNDS(kTermThreads)
     finish_kernel(const CellSums* __restrict__ cell_blocks, int64_t num_cell_blocks,
                   const TotalSums* __restrict__ row_blocks, int64_t num_row_blocks,
                   const TotalSums* __restrict__ col_blocks, int64_t num_col_blocks, int64_t total, int64_t num_cells,
@@ -143,7 +147,7 @@ __global__ void __launch_bounds__(kTermThreads)
   const CellSums cells = fold_in_order(cell_blocks, num_cell_blocks);
   const TotalSums rows = fold_in_order(row_blocks, num_row_blocks);
   const TotalSums cols = fold_in_order(col_blocks, num_col_blocks);
-  if (threadIdx.x != 0) return;
+  if (simt::thread_index() != 0) return;
   integers[kNumSamples] = total;
   integers[kNumCells] = num_cells;
   integers[kNumPredClusters] = rows.nonzero;
@@ -153,7 +157,7 @@ __global__ void __launch_bounds__(kTermThreads)
   reals[kMutualInfo] = finish_mutual_info<double>(cells.mi_terms.value(), cells.sum_of_expected, total);
   reals[kEntropyPred] = total > 0 ? rows.entropy.value() / n : 0.0;
   reals[kEntropyTarget] = total > 0 ? cols.entropy.value() / n : 0.0;
-  reals[kExpectedMutualInfo] = __longlong_as_double(0x7ff8000000000000ll);  // NaN until the host adds it
+  reals[kExpectedMutualInfo] = NAN;  // until the host adds it
   reals[kCellsNLogN] = cells.n_log_n.value();
   reals[kPredNLogN] = rows.n_log_n.value();
   reals[kTargetNLogN] = cols.n_log_n.value();
@@ -165,7 +169,7 @@ int64_t blocks_for(int64_t items) { return (items + kTermBlock - 1) / kTermBlock
 
 Summary summarize(const PairCells& cells) {
   const int64_t num_cells = cells.keys.numel();
-  const cudaStream_t stream = current_stream();
+  const Stream stream = current_stream();
   const int64_t rows = cells.pred_index.size;
   const int64_t cols = cells.target_index.size;
   const uint64_t* keys = u64_ptr(cells.keys);
@@ -174,10 +178,9 @@ Summary summarize(const PairCells& cells) {
   Tensor marginals = zeros_long(rows + cols, cells.keys);
   if (num_cells > 0) {
     auto* row_totals = reinterpret_cast<unsigned long long*>(data_of<int64_t>(marginals));
-    marginals_kernel<<<grid_for(num_cells), kThreads, 0, stream>>>(keys, counts, num_cells,
-                                                                   static_cast<uint64_t>(cols), row_totals,
-                                                                   row_totals + rows);
-    CM_CUDA_LAUNCH_CHECK();
+    simt::launch("marginals", marginals_kernel, grid_for(num_cells), kThreads, 0, stream, keys, counts, num_cells,
+                 static_cast<uint64_t>(cols), row_totals, row_totals + rows);
+    check_launch();
   }
   Summary summary;
   summary.row_totals = torch::stable::narrow(marginals, 0, 0, rows);
@@ -197,26 +200,26 @@ Summary summarize(const PairCells& cells) {
   auto* row_sums_ptr = data_of<TotalSums>(total_sums);
   auto* col_sums_ptr = row_sums_ptr + row_blocks;
   if (cell_blocks > 0) {
-    cell_sums_kernel<<<static_cast<unsigned int>(cell_blocks), kTermThreads, 0, stream>>>(
-        keys, counts, num_cells, static_cast<uint64_t>(cols), row_totals, col_totals, cells.total, cell_sums_ptr);
-    CM_CUDA_LAUNCH_CHECK();
+    simt::launch("cell_sums", cell_sums_kernel, static_cast<unsigned int>(cell_blocks), kTermThreads, 0, stream, keys,
+                 counts, num_cells, static_cast<uint64_t>(cols), row_totals, col_totals, cells.total, cell_sums_ptr);
+    check_launch();
   }
   if (row_blocks > 0) {
-    total_sums_kernel<<<static_cast<unsigned int>(row_blocks), kTermThreads, 0, stream>>>(row_totals, rows,
-                                                                                        cells.total, row_sums_ptr);
-    CM_CUDA_LAUNCH_CHECK();
+    simt::launch("total_sums", total_sums_kernel, static_cast<unsigned int>(row_blocks), kTermThreads, 0, stream,
+                 row_totals, rows, cells.total, row_sums_ptr);
+    check_launch();
   }
   if (col_blocks > 0) {
-    total_sums_kernel<<<static_cast<unsigned int>(col_blocks), kTermThreads, 0, stream>>>(col_totals, cols,
-                                                                                        cells.total, col_sums_ptr);
-    CM_CUDA_LAUNCH_CHECK();
+    simt::launch("total_sums", total_sums_kernel, static_cast<unsigned int>(col_blocks), kTermThreads, 0, stream,
+                 col_totals, cols, cells.total, col_sums_ptr);
+    check_launch();
   }
   summary.integers = empty_on(cells.keys, kNumSummaryIntegers, ScalarType::Long);
   summary.reals = empty_on(cells.keys, kNumSummaryReals, ScalarType::Double);
-  finish_kernel<<<1, kTermThreads, 0, stream>>>(cell_sums_ptr, cell_blocks, row_sums_ptr, row_blocks, col_sums_ptr,
-                                                col_blocks, cells.total, num_cells,
-                                                data_of<int64_t>(summary.integers), data_of<double>(summary.reals));
-  CM_CUDA_LAUNCH_CHECK();
+  simt::launch("finish_summary", finish_kernel, 1, kTermThreads, 0, stream, cell_sums_ptr, cell_blocks, row_sums_ptr,
+               row_blocks, col_sums_ptr, col_blocks, cells.total, num_cells, data_of<int64_t>(summary.integers),
+               data_of<double>(summary.reals));
+  check_launch();
   return summary;
 }
 
