@@ -12,6 +12,11 @@ issue's targets as PASS/FAIL lines:
 * 1,000 updates of 10 labels into a state of 10^6 distinct pairs (ours only,
   reported): an update must cost O(batch), not O(state).
 
+It also times the same loops with known label bounds (``num_pred_clusters =
+num_target_clusters = 1000``: a dense table state, one op call an update)
+and, with ``--device cuda``, those updates replayed from one captured CUDA
+graph (labels copied into static buffers, then ``graph.replay()``).
+
 Each figure is the median of --repeats runs of the whole loop, alternating
 ours and theirs so that a busy spell hits both.
 """
@@ -37,6 +42,7 @@ def batches(count, size, seed):
 
 
 def loop_seconds(metric, data):
+    synchronize(data[0][0].device)
     start = time.perf_counter()
     for preds, target in data:
         metric.update(preds, target)
@@ -44,13 +50,45 @@ def loop_seconds(metric, data):
     return time.perf_counter() - start
 
 
-def compare(count, size, repeats):
-    data = batches(count, size, seed=count + size)
-    ours, theirs = [], []
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def graph_loop_seconds(data):
+    """The bounded metric's updates replayed from one CUDA graph, plus compute()."""
+    metric = MutualInfoScore(num_pred_clusters=CLUSTERS, num_target_clusters=CLUSTERS).to(data[0][0].device)
+    static_preds, static_target = data[0][0].clone(), data[0][1].clone()
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        metric.update(static_preds, static_target)
+    torch.cuda.current_stream().wait_stream(side)
+    metric.reset()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        metric.update(static_preds, static_target)
+    synchronize(static_preds.device)
+    start = time.perf_counter()
+    for preds, target in data:
+        static_preds.copy_(preds)
+        static_target.copy_(target)
+        graph.replay()
+    metric.compute()
+    return time.perf_counter() - start
+
+
+def compare(count, size, repeats, device):
+    data = [(p.to(device), t.to(device)) for p, t in batches(count, size, seed=count + size)]
+    runs = {"ours": [], "torchmetrics": [], "bounded": [], "graph": []}
     for _ in range(repeats):
-        ours.append(loop_seconds(MutualInfoScore(), data))
-        theirs.append(loop_seconds(TorchmetricsMutualInfoScore(), data))
-    return statistics.median(ours), statistics.median(theirs)
+        runs["ours"].append(loop_seconds(MutualInfoScore().to(device), data))
+        runs["torchmetrics"].append(loop_seconds(TorchmetricsMutualInfoScore().to(device), data))
+        bounded = MutualInfoScore(num_pred_clusters=CLUSTERS, num_target_clusters=CLUSTERS).to(device)
+        runs["bounded"].append(loop_seconds(bounded, data))
+        if device.type == "cuda":
+            runs["graph"].append(graph_loop_seconds(data))
+    return {name: statistics.median(times) for name, times in runs.items() if times}
 
 
 def large_state_updates(repeats):
@@ -74,15 +112,23 @@ def large_state_updates(repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median of {args.repeats} loops\n")
-    print("| updates x labels | ours (update loop + compute) | torchmetrics | ours / torchmetrics |")
-    print("|---|---:|---:|---:|")
+    device = torch.device(args.device)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {device}; median of {args.repeats} loops\n")
+    graph = device.type == "cuda"
+    print("| updates x labels | ours (update loop + compute) | torchmetrics | ours / torchmetrics "
+          "| ours, label bounds |" + (" ours, label bounds, CUDA graph |" if graph else ""))
+    print("|---|---:|---:|---:|---:|" + ("---:|" if graph else ""))
     ratios = {}
     for count, size in ((10_000, 10), (1_000, 1_000)):
-        ours, theirs = compare(count, size, args.repeats)
+        times = compare(count, size, args.repeats, device)
+        ours, theirs = times["ours"], times["torchmetrics"]
         ratios[(count, size)] = ours / theirs
-        print(f"| {count:,} x {size:,} | {ours * 1e3:.0f} ms | {theirs * 1e3:.0f} ms | {ours / theirs:.2f} |")
+        print(f"| {count:,} x {size:,} | {ours * 1e3:.0f} ms | {theirs * 1e3:.0f} ms | {ours / theirs:.2f} "
+              f"| {times['bounded'] * 1e3:.0f} ms |" + (f" {times['graph'] * 1e3:.0f} ms |" if graph else ""))
+    if device.type != "cpu":
+        return
     seconds, rows = large_state_updates(args.repeats)
     print(f"\n1,000 updates of 10 labels into a state of {rows:,} rows: {seconds * 1e3:.0f} ms "
           f"({seconds * 1e6 / 1000:.1f} µs an update)")

@@ -1,6 +1,6 @@
 """The metric classes: ``torchmetrics.Metric`` subclasses sharing one label-pair histogram state."""
 
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -32,6 +32,9 @@ _STATES = ("histogram", "pending")
 # many have gathered: an update then costs an append, not an op call.
 PENDING_LABELS = 1 << 16
 
+# csrc/common/bounded_table.h: kMaxBoundedSlots, a table's cells plus its outside slot.
+MAX_TABLE_CELLS = (1 << 32) - 1
+
 
 def _as_int64(labels: Tensor) -> Tensor:
     # Every batch is stored as int64 so batches of different dtypes
@@ -61,6 +64,23 @@ def _merged(levels: Sequence[Tensor]) -> Tensor:
     return _histogram(stacked[:, _PRED].contiguous(), stacked[:, _TARGET].contiguous(), stacked[:, _COUNT].contiguous())
 
 
+def _check_label_bounds(num_pred_clusters: Optional[int], num_target_clusters: Optional[int]) -> Optional[Tuple[int, int]]:
+    if num_pred_clusters is None and num_target_clusters is None:
+        return None
+    bounds = (num_pred_clusters, num_target_clusters)
+    if not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in bounds):
+        raise ValueError(
+            "Expected `num_pred_clusters` and `num_target_clusters` to be given together, as positive integers, "
+            f"but got {num_pred_clusters!r} and {num_target_clusters!r}."
+        )
+    if num_pred_clusters * num_target_clusters >= MAX_TABLE_CELLS:
+        raise ValueError(
+            f"Expected num_pred_clusters x num_target_clusters below 2^32 - 1 but got {num_pred_clusters} x "
+            f"{num_target_clusters}; for more cells, leave the bounds out."
+        )
+    return num_pred_clusters, num_target_clusters
+
+
 class ContingencyMetric(Metric):
     """Base of every metric here: the state is the label-pair histogram of everything seen since the last reset.
 
@@ -85,14 +105,32 @@ class ContingencyMetric(Metric):
 
     ``compute()`` before any ``update()`` scores empty input (e.g. MI 0), with
     torchmetrics' warning that compute was called before update.
+
+    **Known label bounds.** Given ``num_pred_clusters`` and
+    ``num_target_clusters`` (labels in ``[0, num_pred_clusters)`` and
+    ``[0, num_target_clusters)``), the state is instead ``table``, a dense
+    int64 contingency table of ``num_pred_clusters * num_target_clusters``
+    cells plus one count of samples with a label outside the bounds, summed
+    across ranks. An ``update()`` is then one kernel launch
+    (:func:`clustering_metrics.ops.count_into_table`) that never
+    synchronises with the GPU, so it can run inside a captured CUDA graph;
+    ``compute()`` raises if any label was outside the bounds. The table
+    takes ``8 * num_pred_clusters * num_target_clusters`` bytes.
     """
 
     is_differentiable: bool = False
     full_state_update: bool = False
     needs_expected_mutual_info: bool = False
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self, num_pred_clusters: Optional[int] = None, num_target_clusters: Optional[int] = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
+        self.label_bounds = _check_label_bounds(num_pred_clusters, num_target_clusters)
+        if self.label_bounds is not None:
+            num_pred, num_target = self.label_bounds
+            self.add_state("table", default=torch.zeros(num_pred * num_target + 1, dtype=torch.int64), dist_reduce_fx="sum")
+            return
         # List states so torchmetrics gathers ranks of different sizes; each
         # always holds one int64 tensor (possibly empty) so that a rank that
         # saw no data still sends int64, not torchmetrics' float placeholder.
@@ -109,7 +147,8 @@ class ContingencyMetric(Metric):
 
     def reset(self) -> None:
         super().reset()
-        self._reset_states()
+        if self.label_bounds is None:
+            self._reset_states()
 
     def _state_device(self) -> torch.device:
         return self.histogram[0].device if self.histogram else self.device
@@ -117,6 +156,10 @@ class ContingencyMetric(Metric):
     def update(self, preds: Tensor, target: Tensor) -> None:
         """Add a batch of labels."""
         check_cluster_labels(preds, target)
+        if self.label_bounds is not None:
+            device = self.table.device
+            ops.count_into_table(preds.to(device), target.to(device), self.table, *self.label_bounds)
+            return
         device = self._state_device()
         if preds.numel() >= PENDING_LABELS:
             self._push_level(_histogram(preds, target).to(device))
@@ -152,12 +195,28 @@ class ContingencyMetric(Metric):
 
     def summary(self) -> ContingencySummary:
         """The contingency summary of everything seen since the last reset (and on every rank, when synced)."""
+        if self.label_bounds is not None:
+            return self._table_summary()
         # After a sync, torchmetrics leaves each state as one gathered tensor.
         pending, histogram = dim_zero_cat(self.pending), dim_zero_cat(self.histogram)
         preds = torch.cat([histogram[:, _PRED], pending[:, _PRED]])
         target = torch.cat([histogram[:, _TARGET], pending[:, _TARGET]])
         counts = torch.cat([histogram[:, _COUNT], torch.ones_like(pending[:, _PRED])])
         return contingency_summary(preds, target, counts, expected_mutual_info=self.needs_expected_mutual_info)
+
+    def _table_summary(self) -> ContingencySummary:
+        num_pred, num_target = self.label_bounds
+        outside = int(self.table[-1])
+        if outside:
+            raise ValueError(
+                f"{outside} samples had a label outside the bounds given, preds in [0, {num_pred}) and target in "
+                f"[0, {num_target}); they were not counted. Fix the labels or the bounds, then reset() the metric."
+            )
+        cells = self.table[:-1].nonzero().squeeze(1)
+        counts = self.table[cells]
+        return contingency_summary(
+            cells // num_target, cells % num_target, counts, expected_mutual_info=self.needs_expected_mutual_info
+        )
 
     def compute(self) -> Tensor:
         """The metric of everything seen since the last reset (and on every rank, when synced)."""
@@ -174,7 +233,18 @@ class ContingencyMetric(Metric):
 
     def _reduce_states(self, incoming_state: dict) -> None:
         # Used by forward() and merge_state(): add the incoming histograms and
-        # labels to ours, keeping the state's shape.
+        # labels (or table) to ours, keeping the state's shape.
+        if self.label_bounds is not None:
+            table = incoming_state.get("table")
+            if not isinstance(table, Tensor) or table.shape != self.table.shape or table.dtype != torch.int64:
+                raise ValueError(
+                    f"Expected the state of a clustering_metrics metric with the same label bounds, a `table` of "
+                    f"{self.table.shape[0]} int64 entries, but got "
+                    + (f"a table of shape {tuple(table.shape)} and dtype {table.dtype}." if isinstance(table, Tensor)
+                       else f"one with {', '.join(map(str, incoming_state)) or 'no entries'}.")
+                )
+            self.table += table.to(self.table.device)
+            return
         missing = [name for name in _STATES if name not in incoming_state]
         if missing:
             raise ValueError(

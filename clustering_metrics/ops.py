@@ -9,7 +9,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-__all__ = ["pair_histogram", "mutual_info_from_histogram", "mutual_info_score", "contingency_summary"]
+__all__ = ["pair_histogram", "mutual_info_from_histogram", "mutual_info_score", "contingency_summary", "count_into_table"]
 
 # csrc/common/summary.h: kNumSummaryIntegers and kNumSummaryReals.
 NUM_SUMMARY_INTEGERS = 10
@@ -67,6 +67,21 @@ def contingency_summary(
     return torch.ops.clustering_metrics.contingency_summary.default(preds, target, counts, expected_mutual_info)
 
 
+def count_into_table(preds: Tensor, target: Tensor, table: Tensor, num_pred_clusters: int, num_target_clusters: int) -> None:
+    """Add two label vectors with labels in ``[0, num_pred_clusters)`` and ``[0, num_target_clusters)`` to a dense table.
+
+    ``table`` is a contiguous int64 tensor of ``num_pred_clusters *
+    num_target_clusters + 1`` entries on the labels' device: entry
+    ``p * num_target_clusters + t`` counts the samples labelled ``(p, t)``,
+    and the last entry the samples with a label outside its range (which
+    are not counted elsewhere). The op checks shapes and dtypes only, never
+    label values, so it does not synchronise with a GPU and can be captured
+    in a CUDA graph: one kernel launch per call.
+    """
+    _check_tensors(preds=preds, target=target, table=table)
+    torch.ops.clustering_metrics.count_into_table.default(preds, target, table, num_pred_clusters, num_target_clusters)
+
+
 def _check_fake_labels(preds: Tensor, target: Tensor) -> None:
     torch._check(preds.dim() == 1 and target.dim() == 1, lambda: "labels must be 1-d tensors")
     torch._check(preds.shape[0] == target.shape[0], lambda: "labels must have the same length")
@@ -108,3 +123,13 @@ def _contingency_summary_fake(preds, target, counts=None, expected_mutual_info=F
         preds.new_empty(NUM_SUMMARY_INTEGERS, dtype=torch.int64),
         preds.new_empty(NUM_SUMMARY_REALS, dtype=torch.float64),
     )
+
+
+@torch.library.register_fake("clustering_metrics::count_into_table")
+def _count_into_table_fake(preds, target, table, num_pred_clusters, num_target_clusters):
+    _check_fake_labels(preds, target)
+    torch._check(
+        table.dtype == torch.int64 and table.dim() == 1 and table.shape[0] == num_pred_clusters * num_target_clusters + 1,
+        lambda: "table must be int64 with num_pred_clusters * num_target_clusters + 1 entries",
+    )
+    return None

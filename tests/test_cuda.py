@@ -10,7 +10,7 @@ import clustering_metrics
 from clustering_metrics import _build_info, ops
 from clustering_metrics.functional import mutual_info_score
 
-OP_NAMES = ("pair_histogram", "mutual_info_from_histogram", "mutual_info_score", "contingency_summary")
+OP_NAMES = ("pair_histogram", "mutual_info_from_histogram", "mutual_info_score", "contingency_summary", "count_into_table")
 LABEL_DTYPES = (
     torch.bool,
     torch.uint8,
@@ -273,6 +273,83 @@ def test_cuda_graph_capture_is_refused_clearly():
     assert ops.mutual_info_score(preds, preds).item() > 0
 
 
+# ------------------------------------------------- known label bounds
+
+
+@requires_cuda
+@pytest.mark.parametrize(
+    "num_pred, num_target, n",
+    [(5, 3, 100_003), (40, 40, 300_000), (200, 150, 200_000), (3, 2, 5_000_000)],
+    ids=["aggregated shared table", "shared table", "global table", "many samples per cell"],
+)
+@pytest.mark.parametrize("dtypes", [(torch.int64, torch.int64), (torch.int32, torch.uint8), (torch.bool, torch.int16)], ids=str)
+def test_count_into_table_parity(num_pred, num_target, n, dtypes):
+    gen = torch.Generator().manual_seed(num_pred * n)
+    preds = torch.randint(-1, num_pred + 1, (n,), generator=gen).to(dtypes[0])  # some outside the bounds
+    target = torch.randint(0, num_target + 1, (n,), generator=gen).to(dtypes[1])
+    expected = torch.zeros(num_pred * num_target + 1, dtype=torch.int64)
+    ops.count_into_table(preds, target, expected, num_pred, num_target)
+    table = torch.zeros_like(expected).cuda()
+    ops.count_into_table(preds.cuda(), target.cuda(), table, num_pred, num_target)
+    ops.count_into_table(preds.cuda()[1:], target.cuda()[1:], table, num_pred, num_target)  # unaligned
+    ops.count_into_table(preds[1:], target[1:], expected, num_pred, num_target)
+    assert torch.equal(table.cpu(), expected)
+
+
+@requires_cuda
+def test_count_into_table_is_captured_in_a_cuda_graph():
+    num_pred, num_target = 50, 40
+    gen = torch.Generator().manual_seed(12)
+    data = [(torch.randint(0, num_pred, (100_000,), generator=gen), torch.randint(0, num_target, (100_000,), generator=gen))
+            for _ in range(3)]
+    static_preds, static_target = data[0][0].cuda(), data[0][1].cuda()
+    table = torch.zeros(num_pred * num_target + 1, dtype=torch.int64, device="cuda")
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up outside the capture, as torch.cuda.graph asks
+        ops.count_into_table(static_preds, static_target, table, num_pred, num_target)
+    torch.cuda.current_stream().wait_stream(side)
+    table.zero_()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        ops.count_into_table(static_preds, static_target, table, num_pred, num_target)
+    assert table.sum().item() == 0  # capture records, it does not run
+    expected = torch.zeros(num_pred * num_target + 1, dtype=torch.int64)
+    for preds, target in data:
+        static_preds.copy_(preds)
+        static_target.copy_(target)
+        graph.replay()
+        ops.count_into_table(preds, target, expected, num_pred, num_target)
+    assert torch.equal(table.cpu(), expected)
+
+
+@requires_cuda
+def test_bounded_metric_update_is_captured_in_a_cuda_graph():
+    from sklearn.metrics import adjusted_rand_score
+
+    gen = torch.Generator().manual_seed(13)
+    data = [(torch.randint(0, 30, (50_000,), generator=gen), torch.randint(0, 20, (50_000,), generator=gen))
+            for _ in range(4)]
+    metric = clustering_metrics.AdjustedRandScore(num_pred_clusters=30, num_target_clusters=20).cuda()
+    static_preds, static_target = data[0][0].cuda(), data[0][1].cuda()
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        metric.update(static_preds, static_target)
+    torch.cuda.current_stream().wait_stream(side)
+    metric.reset()  # a new table: capture after the reset, so the graph adds to the table the metric keeps
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        metric.update(static_preds, static_target)
+    for preds, target in data:
+        static_preds.copy_(preds)
+        static_target.copy_(target)
+        graph.replay()
+    preds = torch.cat([p for p, _ in data]).numpy()
+    target = torch.cat([t for _, t in data]).numpy()
+    assert metric.compute().item() == pytest.approx(adjusted_rand_score(target, preds), rel=1e-6, abs=1e-7)
+
+
 @requires_cuda
 def test_opcheck():
     gen = torch.Generator().manual_seed(6)
@@ -284,6 +361,8 @@ def test_opcheck():
         (torch.ops.clustering_metrics.pair_histogram.default, (preds, target, weights)),
         (torch.ops.clustering_metrics.mutual_info_from_histogram.default, (preds, target, weights)),
         (torch.ops.clustering_metrics.mutual_info_score.default, (preds, target)),
+        (torch.ops.clustering_metrics.count_into_table.default,
+         (preds % 5, target.abs() % 7, torch.zeros(5 * 7 + 1, dtype=torch.int64, device="cuda"), 5, 7)),
     ]:
         torch.library.opcheck(op, args)
 

@@ -14,8 +14,11 @@ from clustering_metrics.functional import mutual_info_score
 EXTREMES = torch.tensor([-(2**63), 2**63 - 1, -1, 0, 5], dtype=torch.int64)
 
 
-def rank_batches(rank, world_size):
-    """Very different amounts of data per rank; the last rank sees none."""
+def rank_batches(rank, world_size, bounded=False):
+    """Very different amounts of data per rank; the last rank sees none.
+
+    bounded: the same clusterings labelled 0 .. 4 and 0 .. 59, for metrics given label bounds.
+    """
     generator = torch.Generator().manual_seed(100 + rank)
     sizes = [40_000, 7, 3_000, 0][:world_size]
     sizes[-1] = 0
@@ -23,28 +26,28 @@ def rank_batches(rank, world_size):
     for size in (sizes[rank] // 2, sizes[rank] - sizes[rank] // 2):
         if size == 0:
             continue
-        preds = EXTREMES[torch.randint(0, len(EXTREMES), (size,), generator=generator)]
+        picks = torch.randint(0, len(EXTREMES), (size,), generator=generator)
         target = torch.randint(-30, 30, (size,), generator=generator)
-        batches.append((preds, target))
+        batches.append((picks, target + 30) if bounded else (EXTREMES[picks], target))
     return batches
 
 
-def _worker(rank, world_size, backend, init_file, out_dir):
+def _worker(rank, world_size, backend, init_file, out_dir, bounded):
     dist.init_process_group(backend, init_method=f"file://{init_file}", rank=rank, world_size=world_size)
     device = torch.device("cuda", rank) if backend == "nccl" else torch.device("cpu")
     if backend == "nccl":
         torch.cuda.set_device(device)
-    metric = MutualInfoScore().to(device)
-    for preds, target in rank_batches(rank, world_size):
+    metric = (MutualInfoScore(num_pred_clusters=len(EXTREMES), num_target_clusters=60) if bounded else MutualInfoScore()).to(device)
+    for preds, target in rank_batches(rank, world_size, bounded):
         metric.update(preds.to(device), target.to(device))
     value = metric.compute()
     torch.save(value.cpu(), os.path.join(out_dir, f"rank{rank}.pt"))
     dist.destroy_process_group()
 
 
-def run_distributed(world_size, backend, tmp_path):
+def run_distributed(world_size, backend, tmp_path, bounded=False):
     init_file = tmp_path / "rendezvous"
-    mp.spawn(_worker, args=(world_size, backend, str(init_file), str(tmp_path)), nprocs=world_size, join=True)
+    mp.spawn(_worker, args=(world_size, backend, str(init_file), str(tmp_path), bounded), nprocs=world_size, join=True)
     return [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(world_size)]
 
 
@@ -63,6 +66,13 @@ def test_gloo_ranks_agree_with_one_process(world_size, tmp_path):
     expected = expected_value(world_size)
     for value in values:
         assert torch.equal(value, expected)
+
+
+def test_gloo_ranks_with_label_bounds_sum_their_tables(tmp_path):
+    values = run_distributed(3, "gloo", tmp_path, bounded=True)
+    expected = expected_value(3)  # the same clusterings under other labels: the same MI
+    for value in values:
+        assert value.item() == pytest.approx(expected.item(), rel=1e-12)
 
 
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="NCCL needs two GPUs")
