@@ -1,0 +1,293 @@
+"""Every hand-written CUDA kernel, run without a GPU.
+
+The CUDA op bodies, launch code and kernels of csrc/cuda are compiled for the
+host SIMT emulator (tests/emulation.py) and compared with the CPU ops, whose
+code shares nothing with them but the maths headers of csrc/common: the
+histograms, totals and integer outputs bit for bit, the floating-point
+outputs within a few ulps (the two backends sum in different orders). The
+emulator itself fails a launch on a barrier not reached by every thread, a
+warp collective the lanes of its mask do not all reach with the same mask,
+and a shared-memory race (a missing barrier). Runs run in thread order and
+again in reverse order, which must give the same bits: the kernels use no
+floating-point atomics.
+
+The cases reach every launch geometry the dispatcher chooses: one and
+several blocks, partial last blocks, packed and unaligned label loads, every
+label width, the shared-memory histogram with and without warp aggregation,
+the global-atomic table, ranked sides, sorted pair keys, weights, and the
+summary's multi-block reductions.
+"""
+
+import math
+import os
+import re
+
+import numpy as np
+import pytest
+import torch
+from emulation import emulated_ops
+from labels import LABEL_DTYPES, distinct_values, make_labels
+from test_bounded_table import reference_table
+
+import clustering_metrics  # noqa: F401
+from clustering_metrics import ops
+
+REAL_ULPS = 8  # the summary's float64 sums, CPU against emulated GPU order
+
+
+@pytest.fixture(scope="module")
+def emulated():
+    """(the emulated ops, the emulator), on the default emulated device, in thread order."""
+    emulated_ops_, emulator = emulated_ops()
+    emulator.set_device()
+    emulator.set_reverse_schedule(False)
+    yield emulated_ops_, emulator
+    emulator.set_device()
+    emulator.set_reverse_schedule(False)
+
+
+def _labels(seed, dtype, n, clusters, mode):
+    rng = np.random.default_rng(seed)
+    return make_labels(rng, dtype, n, distinct_values(rng, dtype, clusters, mode))
+
+
+def _bits(t):
+    """Exact comparison key: int64 values (uint64 by bit pattern, float64 by its bits)."""
+    if t.dtype == torch.float64:
+        return t.view(torch.int64)
+    return t.view(torch.int64) if t.dtype == torch.uint64 else t.to(torch.int64)
+
+
+def _assert_same(got, expected):
+    assert got.dtype == expected.dtype and got.shape == expected.shape, (got, expected)
+    assert torch.equal(_bits(got), _bits(expected)), (got, expected)
+
+
+def _assert_close_reals(got, expected):
+    """float64 values equal within REAL_ULPS units in the last place (NaN matches NaN)."""
+    assert got.dtype == expected.dtype == torch.float64 and got.shape == expected.shape
+    for g, e in zip(got.tolist(), expected.tolist()):
+        if math.isnan(e):
+            assert math.isnan(g)
+            continue
+        assert abs(g - e) <= REAL_ULPS * math.ulp(max(abs(e), abs(g))) or abs(g - e) <= 1e-300, (g, e)
+
+
+def _check_op_parity(emulated_ops_, preds, target, weights=None):
+    """Every op, emulated CUDA against CPU."""
+    for got, expected in zip(emulated_ops_.pair_histogram(preds, target, weights), ops.pair_histogram(preds, target, weights)):
+        _assert_same(got, expected)
+    for emi in (False, True):
+        try:
+            expected = ops.contingency_summary(preds, target, weights, emi)
+        except RuntimeError as error:  # e.g. an expected MI too large to compute: the same refusal
+            with pytest.raises(RuntimeError, match=re.escape(str(error))):
+                emulated_ops_.contingency_summary(preds, target, weights, emi)
+            continue
+        got = emulated_ops_.contingency_summary(preds, target, weights, emi)
+        for g, e in zip(got[:3], expected[:3]):  # totals and integer slots
+            _assert_same(g, e)
+        _assert_close_reals(got[3], expected[3])
+    if weights is None:
+        got, expected = emulated_ops_.mutual_info_score(preds, target), ops.mutual_info_score(preds, target)
+    else:
+        got = emulated_ops_.mutual_info_from_histogram(preds, target, weights)
+        expected = ops.mutual_info_from_histogram(preds, target, weights)
+    _assert_close_reals(got.reshape(1), expected.reshape(1))
+
+
+def _check_schedule_independent(emulated_ops_, emulator, preds, target, weights=None):
+    """The same bits with the threads of every block run in reverse order."""
+    forward = emulated_ops_.contingency_summary(preds, target, weights, True)
+    emulator.set_reverse_schedule(True)
+    try:
+        backward = emulated_ops_.contingency_summary(preds, target, weights, True)
+    finally:
+        emulator.set_reverse_schedule(False)
+    for f, b in zip(forward, backward):
+        _assert_same(b, f)
+
+
+# (name, n, pred clusters, target clusters, value mode): one case per counting
+# path and launch shape of csrc/cuda/cell_counting.cu on the emulated device
+# (3 multiprocessors, 48 KiB of shared memory a block).
+PATH_CASES = [
+    ("one sample", 1, 1, 1, "small"),
+    ("one warp, partial", 7, 3, 2, "negative"),
+    ("aggregated shared table, several blocks", 20_011, 7, 13, "small"),
+    ("shared table without aggregation", 20_000, 40, 40, "negative"),
+    ("global dense table", 20_000, 150, 150, "small"),
+    ("sorted pair keys", 5_003, 300, 300, "small"),
+    ("ranked sides, dense table", 20_000, 50, 50, "extremes"),
+    ("ranked sides, sorted pair keys", 5_000, 400, 400, "sparse"),
+    ("summary over several blocks of cells", 12_000, 120, 80, "negative"),
+]
+
+
+@pytest.mark.parametrize("name,n,pred_clusters,target_clusters,mode", PATH_CASES, ids=[c[0] for c in PATH_CASES])
+def test_every_counting_path_matches_cpu(emulated, name, n, pred_clusters, target_clusters, mode):
+    emulated_ops_, emulator = emulated
+    preds = _labels(n, torch.int64, n, pred_clusters, mode)
+    target = _labels(n + 1, torch.int32, n, target_clusters, mode)
+    _check_op_parity(emulated_ops_, preds, target)
+    weights = torch.from_numpy(np.random.default_rng(n).integers(0, 4, n))  # zeros: empty cells must vanish
+    _check_op_parity(emulated_ops_, preds, target, weights)
+    _check_schedule_independent(emulated_ops_, emulator, preds, target)
+
+
+@pytest.mark.parametrize("pred_dtype", LABEL_DTYPES, ids=str)
+@pytest.mark.parametrize("target_dtype", LABEL_DTYPES, ids=str)
+def test_every_dtype_pair_matches_cpu(emulated, pred_dtype, target_dtype):
+    emulated_ops_, _ = emulated
+    seed = LABEL_DTYPES.index(pred_dtype) * 9 + LABEL_DTYPES.index(target_dtype)
+    n = 2_053  # not a multiple of the 8-label packs or of a block
+    for mode in ("small", "extremes"):
+        preds = _labels(seed, pred_dtype, n, 7, mode)
+        target = _labels(seed + 100, target_dtype, n, 13, mode)
+        _check_op_parity(emulated_ops_, preds, target)
+
+
+@pytest.mark.parametrize("dtype", LABEL_DTYPES, ids=str)
+def test_unaligned_starts_match_cpu(emulated, dtype):
+    # A view one label in is not aligned to the 8-label packs: the per-label loop.
+    emulated_ops_, _ = emulated
+    preds = _labels(1, dtype, 3_001, 5, "small")
+    target = _labels(2, torch.int64, 3_001, 9, "negative")
+    _check_op_parity(emulated_ops_, preds[1:], target[:-1])
+    _check_op_parity(emulated_ops_, preds[1:], target[1:])
+
+
+def test_bool_bytes_other_than_one_are_true(emulated):
+    emulated_ops_, _ = emulated
+    raw = torch.tensor([0, 1, 2, 255, 0, 7, 128, 1], dtype=torch.uint8)
+    preds = raw.repeat(100).view(torch.bool)
+    target = torch.arange(800) % 3
+    _check_op_parity(emulated_ops_, preds, target)
+    _check_op_parity(emulated_ops_, preds[1:], target[1:])
+
+
+def test_weighted_totals_beyond_2_to_the_32(emulated):
+    emulated_ops_, _ = emulated
+    preds = _labels(3, torch.int64, 5_000, 20, "small")
+    target = _labels(4, torch.int64, 5_000, 30, "small")
+    weights = torch.from_numpy(np.random.default_rng(5).integers(0, 3, 5_000)) * 2**40
+    _check_op_parity(emulated_ops_, preds, target, weights)
+
+
+@pytest.mark.parametrize(
+    "device",
+    [
+        dict(multiprocessors=1),  # fewer, larger grids
+        dict(multiprocessors=8, max_blocks_per_multiprocessor=1),
+        dict(shared_bytes_per_block=2048),  # small tables only in shared memory
+        dict(shared_bytes_per_multiprocessor=1024),  # no block fits: the global-atomic table
+    ],
+    ids=["one multiprocessor", "one block a multiprocessor", "2 KiB shared a block", "no block fits a multiprocessor"],
+)
+def test_other_device_shapes_match_cpu(emulated, device):
+    emulated_ops_, emulator = emulated
+    emulator.set_device(**device)
+    try:
+        for n, clusters in ((9_000, 6), (9_000, 30)):
+            preds = _labels(n, torch.int16, n, clusters, "negative")
+            target = _labels(n + 1, torch.uint8, n, clusters, "small")
+            _check_op_parity(emulated_ops_, preds, target)
+    finally:
+        emulator.set_device()
+
+
+def test_empty_and_all_zero_weight_inputs(emulated):
+    emulated_ops_, _ = emulated
+    empty = torch.empty(0, dtype=torch.int64)
+    _check_op_parity(emulated_ops_, empty, empty)
+    labels = torch.tensor([3, 1, 2])
+    _check_op_parity(emulated_ops_, labels, labels, torch.zeros(3, dtype=torch.int64))
+
+
+# ------------------------------------------------------------ count_into_table
+
+
+@pytest.mark.parametrize("pred_dtype", LABEL_DTYPES, ids=str)
+@pytest.mark.parametrize("target_dtype", [torch.bool, torch.int8, torch.uint16, torch.int64, torch.uint64], ids=str)
+def test_count_into_table_matches_reference(emulated, pred_dtype, target_dtype):
+    emulated_ops_, _ = emulated
+    seed = LABEL_DTYPES.index(pred_dtype)
+    n = 3_001
+    for num_pred, num_target, mode in ((5, 3, "small"), (40, 40, "small"), (200, 90, "negative"), (4, 2, "extremes")):
+        preds = _labels(seed, pred_dtype, n, num_pred + 2, mode)  # some labels outside [0, num_pred)
+        target = _labels(seed + 1, target_dtype, n, num_target, mode)
+        expected = reference_table(preds, target, num_pred, num_target)
+        for count_into_table in (emulated_ops_.count_into_table, torch.ops.clustering_metrics.count_into_table):
+            table = torch.zeros(num_pred * num_target + 1, dtype=torch.int64)
+            count_into_table(preds, target, table, num_pred, num_target)
+            count_into_table(preds[1:], target[1:], table, num_pred, num_target)  # accumulates; unaligned
+            again = reference_table(preds[1:], target[1:], num_pred, num_target)
+            _assert_same(table, expected + again)
+
+
+def test_count_into_table_bool_bytes(emulated):
+    emulated_ops_, _ = emulated
+    preds = torch.tensor([0, 1, 2, 255] * 50, dtype=torch.uint8).view(torch.bool)
+    target = torch.tensor([0, 0, 1, 1] * 50)
+    # Pairs (False, 0), (True, 0), (True, 1), (True, 1): cells 0, 2, 3, 3 of a 2 x 2 table.
+    expected = torch.tensor([50, 0, 50, 100, 0])
+    for count_into_table in (emulated_ops_.count_into_table, torch.ops.clustering_metrics.count_into_table):
+        table = torch.zeros(5, dtype=torch.int64)
+        count_into_table(preds, target, table, 2, 2)
+        _assert_same(table, expected)
+
+
+# ---------------------------------------------------------------- the emulator
+
+
+@pytest.mark.parametrize(
+    "probe,message",
+    [
+        ("skipped_barrier", "returned without reaching the block barrier that 16 other threads wait at"),
+        ("divergent_ballot", "ballot with mask 4294967295: lane 1 is exited (divergence)"),
+        ("mask_mismatch", "warp collective mismatch"),
+        ("missing_barrier", "shared memory race at offset 0: one thread reads what another writes"),
+        ("shared_overrun", "outside the 128 bytes allocated"),
+        ("barrier_against_collective", "lane 0 is at a block barrier (divergence)"),
+    ],
+)
+def test_emulator_catches(emulated, probe, message):
+    _, emulator = emulated
+    failure, _ = emulator.run_probe(probe)
+    assert failure is not None and message in failure, failure
+
+
+def test_emulator_runs_a_correct_kernel(emulated):
+    _, emulator = emulated
+    failure, out = emulator.run_probe("correct")
+    assert failure is None
+    assert out == [sum(range(128)), 128 * 8]
+
+
+# ---------------------------------------------------------------- coverage
+
+
+def _kernel_names_in_source():
+    names = set()
+    for file in os.listdir(os.path.join(os.path.dirname(__file__), "..", "csrc", "cuda")):
+        with open(os.path.join(os.path.dirname(__file__), "..", "csrc", "cuda", file)) as f:
+            names.update(re.findall(r'simt::launch\("(\w+)"', f.read()))
+    return names
+
+
+def test_every_kernel_in_the_source_is_emulated(emulated):
+    """The calls below launch every kernel named in csrc/cuda (a new kernel needs a case here and above)."""
+    emulated_ops_, emulator = emulated
+    before = emulator.launch_counts()
+    preds, target = _labels(0, torch.bool, 500, 2, "small"), _labels(1, torch.int64, 500, 9, "extremes")
+    _check_op_parity(emulated_ops_, preds, target)  # bools normalised, a ranked side
+    _check_op_parity(emulated_ops_, preds, target, torch.ones(500, dtype=torch.int64))  # weights
+    wide = _labels(2, torch.int64, 5_003, 300, "small")
+    _check_op_parity(emulated_ops_, wide, wide.flip(0))  # sorted pair keys
+    _check_op_parity(emulated_ops_, wide[:4000] % 150, wide[1000:5000] % 150)  # global dense table
+    emulated_ops_.count_into_table(preds, target, torch.zeros(2 * 9 + 1, dtype=torch.int64), 2, 9)
+    after = emulator.launch_counts()
+    launched = {name for name, count in after.items() if count > before.get(name, 0)}
+    source = _kernel_names_in_source()
+    assert len(source) >= 10
+    assert source - launched == set(), f"kernels never emulated: {sorted(source - launched)}"
