@@ -1,5 +1,6 @@
 """The metric classes: ``torchmetrics.Metric`` subclasses sharing one label-pair histogram state."""
 
+import numbers
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -68,7 +69,7 @@ def _check_label_bounds(num_pred_clusters: Optional[int], num_target_clusters: O
     if num_pred_clusters is None and num_target_clusters is None:
         return None
     bounds = (num_pred_clusters, num_target_clusters)
-    if not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in bounds):
+    if not all(isinstance(b, numbers.Integral) and not isinstance(b, bool) and b >= 1 for b in bounds):
         raise ValueError(
             "Expected `num_pred_clusters` and `num_target_clusters` to be given together, as positive integers, "
             f"but got {num_pred_clusters!r} and {num_target_clusters!r}."
@@ -78,7 +79,7 @@ def _check_label_bounds(num_pred_clusters: Optional[int], num_target_clusters: O
             f"Expected num_pred_clusters x num_target_clusters below 2^32 - 1 but got {num_pred_clusters} x "
             f"{num_target_clusters}; for more cells, leave the bounds out."
         )
-    return num_pred_clusters, num_target_clusters
+    return int(num_pred_clusters), int(num_target_clusters)
 
 
 class ContingencyMetric(Metric):

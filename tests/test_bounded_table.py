@@ -154,6 +154,12 @@ def test_bounded_and_unbounded_states_give_the_same_scores():
     assert bounded.table.shape == (30 * 30 + 1,) and bounded.table.dtype == torch.int64
 
 
+def test_numpy_integer_bounds_are_accepted():
+    metric = MutualInfoScore(num_pred_clusters=np.int64(3), num_target_clusters=np.int32(2))
+    assert metric.label_bounds == (3, 2) and all(type(b) is int for b in metric.label_bounds)
+    assert metric.table.shape == (7,)
+
+
 def test_bounds_only_need_to_cover_the_labels_seen():
     # Clusters never seen are empty rows and columns: they change no score.
     metric = MutualInfoScore(num_pred_clusters=1_000, num_target_clusters=50)
