@@ -95,6 +95,11 @@ def emulated_ops():
     """(torch.ops.clustering_metrics_emulated, Emulator), building the library on first use."""
     global _library
     if _library is None:
+        if not os.path.isfile(os.path.join(CSRC, "cuda", "ops_cuda.cu")):
+            raise RuntimeError(
+                f"the emulator tests compile the CUDA sources of a source checkout, and {ROOT} has no csrc/cuda; "
+                "run them from the repository (make test), not from an installed wheel"
+            )
         build_dir = os.path.join(ROOT, "build", "emulator")
         os.makedirs(build_dir, exist_ok=True)
         definitions = torch.library.Library(NAMESPACE, "DEF")
