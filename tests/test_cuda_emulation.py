@@ -7,7 +7,9 @@ histograms, totals and integer outputs bit for bit, the floating-point
 outputs within a few ulps (the two backends sum in different orders). The
 emulator itself fails a launch on a barrier not reached by every thread, a
 warp collective the lanes of its mask do not all reach with the same mask,
-and a shared-memory race (a missing barrier). Runs run in thread order and
+and a shared-memory race (a missing barrier); the tests fence the emulated
+ops' inputs with poison, so a read past an input's ends changes the result.
+Runs run in thread order and
 again in reverse order, which must give the same bits: the kernels use no
 floating-point atomics.
 
@@ -73,25 +75,56 @@ def _assert_close_reals(got, expected):
         assert abs(g - e) <= REAL_ULPS * math.ulp(max(abs(e), abs(g))) or abs(g - e) <= 1e-300, (g, e)
 
 
+FENCE = 64  # poisoned elements either side of an emulated op's input: more than one 8-label pack
+
+
+def _fenced(t):
+    """The same values, in a buffer whose elements just before and after them are poison.
+
+    The emulator does not check global-memory bounds; a kernel that reads an
+    input past either end (a grid-stride tail off by one, say) counts poison
+    as a sample, so its result differs from the CPU op's, every time. The view
+    keeps the input's address modulo 64 bytes, so packed and unaligned loads
+    stay as they were.
+    """
+    if t is None or not t.is_contiguous():
+        return t
+    start = FENCE + t.storage_offset() % FENCE
+    buffer = torch.empty(start + t.numel() + FENCE, dtype=t.dtype)
+    # A nonzero byte pattern: a label, a True or a weight of 2^62 + ..., never absent.
+    buffer.view(torch.uint8).fill_(0x5A)
+    view = buffer[start:start + t.numel()].view(t.shape)
+    view.copy_(t)
+    return view
+
+
+def _assert_fence_intact(view):
+    """No byte of the buffer around a _fenced view was written."""
+    whole = torch.empty(0, dtype=torch.uint8).set_(view.untyped_storage())
+    start, end = view.storage_offset() * view.element_size(), (view.storage_offset() + view.numel()) * view.element_size()
+    assert bool((whole[:start] == 0x5A).all()) and bool((whole[end:] == 0x5A).all()), "written outside the output"
+
+
 def _check_op_parity(emulated_ops_, preds, target, weights=None):
-    """Every op, emulated CUDA against CPU."""
-    for got, expected in zip(emulated_ops_.pair_histogram(preds, target, weights), ops.pair_histogram(preds, target, weights)):
+    """Every op, emulated CUDA on fenced inputs against CPU."""
+    fenced = (_fenced(preds), _fenced(target), _fenced(weights))
+    for got, expected in zip(emulated_ops_.pair_histogram(*fenced), ops.pair_histogram(preds, target, weights)):
         _assert_same(got, expected)
     for emi in (False, True):
         try:
             expected = ops.contingency_summary(preds, target, weights, emi)
         except RuntimeError as error:  # e.g. an expected MI too large to compute: the same refusal
             with pytest.raises(RuntimeError, match=re.escape(str(error))):
-                emulated_ops_.contingency_summary(preds, target, weights, emi)
+                emulated_ops_.contingency_summary(*fenced, emi)
             continue
-        got = emulated_ops_.contingency_summary(preds, target, weights, emi)
+        got = emulated_ops_.contingency_summary(*fenced, emi)
         for g, e in zip(got[:3], expected[:3]):  # totals and integer slots
             _assert_same(g, e)
         _assert_close_reals(got[3], expected[3])
     if weights is None:
-        got, expected = emulated_ops_.mutual_info_score(preds, target), ops.mutual_info_score(preds, target)
+        got, expected = emulated_ops_.mutual_info_score(*fenced[:2]), ops.mutual_info_score(preds, target)
     else:
-        got = emulated_ops_.mutual_info_from_histogram(preds, target, weights)
+        got = emulated_ops_.mutual_info_from_histogram(*fenced)
         expected = ops.mutual_info_from_histogram(preds, target, weights)
     _assert_close_reals(got.reshape(1), expected.reshape(1))
 
@@ -217,12 +250,17 @@ def test_count_into_table_matches_reference(emulated, pred_dtype, target_dtype):
         preds = _labels(seed, pred_dtype, n, num_pred + 2, mode)  # some labels outside [0, num_pred)
         target = _labels(seed + 1, target_dtype, n, num_target, mode)
         expected = reference_table(preds, target, num_pred, num_target)
-        for count_into_table in (emulated_ops_.count_into_table, torch.ops.clustering_metrics.count_into_table):
-            table = torch.zeros(num_pred * num_target + 1, dtype=torch.int64)
-            count_into_table(preds, target, table, num_pred, num_target)
-            count_into_table(preds[1:], target[1:], table, num_pred, num_target)  # accumulates; unaligned
-            again = reference_table(preds[1:], target[1:], num_pred, num_target)
-            _assert_same(table, expected + again)
+        again = reference_table(preds[1:], target[1:], num_pred, num_target)
+        table = torch.zeros(num_pred * num_target + 1, dtype=torch.int64)
+        torch.ops.clustering_metrics.count_into_table(preds, target, table, num_pred, num_target)
+        torch.ops.clustering_metrics.count_into_table(preds[1:], target[1:], table, num_pred, num_target)
+        _assert_same(table, expected + again)
+        # The emulated kernel on fenced inputs and a fenced table: reads and writes stay inside.
+        table = _fenced(torch.zeros(num_pred * num_target + 1, dtype=torch.int64))
+        emulated_ops_.count_into_table(_fenced(preds), _fenced(target), table, num_pred, num_target)
+        emulated_ops_.count_into_table(_fenced(preds[1:]), _fenced(target[1:]), table, num_pred, num_target)  # unaligned
+        _assert_same(table, expected + again)
+        _assert_fence_intact(table)
 
 
 def test_count_into_table_bool_bytes(emulated):
