@@ -35,6 +35,7 @@ import clustering_metrics  # noqa: F401
 from clustering_metrics import ops
 
 REAL_ULPS = 8  # the summary's float64 sums, CPU against emulated GPU order
+pytestmark = pytest.mark.source_checkout
 
 
 @pytest.fixture(scope="module")
