@@ -86,11 +86,11 @@ bool count_sampled(const P* pred_data, const T* target_data, const int64_t* weig
       return false;
     }
     const uint64_t seed = hash_seed();
-    const SampledLabels pred_labels(pred_keys, pred_raw, seed), target_labels(target_keys, target_raw, seed);
+    const SampledLabels pred_labels(pred_raw, seed), target_labels(target_raw, seed);
     cells.pred_index = {0, static_cast<int64_t>(pred_keys.size()), pred_keys, true};
     cells.target_index = {0, static_cast<int64_t>(target_keys.size()), target_keys, true};
-    return count_cells(SampledIds<RawBits<P>>{reinterpret_cast<const RawBits<P>*>(pred_data), &pred_labels},
-                       SampledIds<RawBits<T>>{reinterpret_cast<const RawBits<T>*>(target_data), &target_labels},
+    return count_cells(SampledIds<RawBits<P>>{reinterpret_cast<const RawBits<P>*>(pred_data), pred_labels.lookup()},
+                       SampledIds<RawBits<T>>{reinterpret_cast<const RawBits<T>*>(target_data), target_labels.lookup()},
                        weights, n, cells);
   }
 }

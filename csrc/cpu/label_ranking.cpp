@@ -54,11 +54,11 @@ std::vector<std::vector<int64_t>> rank_local_ids(const std::vector<KeyTable>& ta
   return rank_of_local;
 }
 
-SampledLabels::SampledLabels(const std::vector<uint64_t>& keys, const std::vector<uint64_t>& raw, uint64_t seed)
-    : slots_(kSlots), keys_(keys), multiplier_(mix(0x5ab1ed, seed) | 1) {
+SampledLabels::SampledLabels(const std::vector<uint64_t>& raw, uint64_t seed)
+    : slots_(kSlots), multiplier_(mix(0x5ab1ed, seed) | 1) {
   for (size_t rank = 0; rank < raw.size(); ++rank) {
     uint64_t slot = (raw[rank] * multiplier_) >> kShift;
-    while (slots_[slot].rank != kEmpty) slot = (slot + 1) & (kSlots - 1);
+    while (slots_[slot].rank != kMiss) slot = (slot + 1) & (kSlots - 1);
     slots_[slot] = {raw[rank], rank};
   }
 }

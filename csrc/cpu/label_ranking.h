@@ -84,28 +84,37 @@ class KeyTable {
 class SampledLabels {
  public:
   static constexpr int64_t kMaxLabels = 512;
+  static constexpr uint64_t kMiss = UINT64_MAX;
+  struct Slot {
+    uint64_t raw = 0;
+    uint64_t rank = kMiss;  // an empty slot
+  };
 
-  // keys: distinct label keys, increasing; raw: their raw bits, same order.
-  SampledLabels(const std::vector<uint64_t>& keys, const std::vector<uint64_t>& raw, uint64_t seed);
-  uint64_t rank_of(uint64_t raw) const {
-    for (uint64_t slot = (raw * multiplier_) >> kShift;; slot = (slot + 1) & (kSlots - 1)) {
-      if (slots_[slot].raw == raw && slots_[slot].rank != kEmpty) return slots_[slot].rank;
-      if (slots_[slot].rank == kEmpty) return UINT64_MAX;
+  // What the counting loop holds: the table's address and multiplier by
+  // value, so they stay in registers. Read through a pointer to the table
+  // object they would be reloaded after every counter store, which to the
+  // compiler may alias them.
+  struct Lookup {
+    const Slot* slots;
+    uint64_t multiplier;
+    // Stops at the label's slot or at an empty one and returns its rank: an
+    // empty slot's is kMiss, even when its raw bits equal the label.
+    uint64_t rank_of(uint64_t raw) const {
+      for (uint64_t slot = (raw * multiplier) >> kShift;; slot = (slot + 1) & (kSlots - 1)) {
+        if (slots[slot].raw == raw || slots[slot].rank == kMiss) return slots[slot].rank;
+      }
     }
-  }
-  const std::vector<uint64_t>& keys() const { return keys_; }
+  };
+
+  // raw: the raw bits of the distinct labels, in increasing key order (their ranks).
+  SampledLabels(const std::vector<uint64_t>& raw, uint64_t seed);
+  Lookup lookup() const { return {slots_.data(), multiplier_}; }
 
  private:
   static constexpr int kLog2Slots = 10;
   static constexpr uint64_t kSlots = uint64_t{1} << kLog2Slots;
   static constexpr int kShift = 64 - kLog2Slots;
-  static constexpr uint64_t kEmpty = UINT64_MAX;
-  struct Slot {
-    uint64_t raw = 0;
-    uint64_t rank = kEmpty;
-  };
   std::vector<Slot> slots_;
-  std::vector<uint64_t> keys_;
   // Multiply-shift hashing: one multiplication a lookup, as this runs once
   // per sample. The odd multiplier comes from the seed, so it cannot be
   // aimed at; and with at most 512 labels in 1024 slots no lookup probes far.
@@ -116,8 +125,8 @@ class SampledLabels {
 template <typename U>
 struct SampledIds {
   const U* data;
-  const SampledLabels* labels;
-  uint64_t operator()(int64_t i) const { return labels->rank_of(static_cast<uint64_t>(data[i])); }
+  SampledLabels::Lookup labels;
+  uint64_t operator()(int64_t i) const { return labels.rank_of(static_cast<uint64_t>(data[i])); }
   void prefetch(int64_t i) const { __builtin_prefetch(data + i, /*rw=*/0, /*locality=*/3); }
 };
 
