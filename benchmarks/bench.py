@@ -100,7 +100,8 @@ class Case:
         spread = " spread" if self.spread else ""
         metric = "" if self.metric == "mutual_info_score" else f" {self.metric}"
         layout = f" {self.layout}" if self.layout else ""
-        return f"{self.dtype} N={_power_of_ten(self.size)} K={_power_of_ten(self.clusters)}{spread}{metric}{layout}"
+        clusters = "" if self.layout else f" K={_power_of_ten(self.clusters)}"  # a layout fixes its own labels
+        return f"{self.dtype} N={_power_of_ten(self.size)}{clusters}{spread}{metric}{layout}"
 
 
 @dataclass
