@@ -1,6 +1,7 @@
 """The metric classes: ``torchmetrics.Metric`` subclasses sharing one label-pair histogram state."""
 
 import numbers
+import operator
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -74,12 +75,14 @@ def _check_label_bounds(num_pred_clusters: Optional[int], num_target_clusters: O
             "Expected `num_pred_clusters` and `num_target_clusters` to be given together, as positive integers, "
             f"but got {num_pred_clusters!r} and {num_target_clusters!r}."
         )
+    # Python ints before the product: numpy integers would wrap around.
+    num_pred_clusters, num_target_clusters = operator.index(num_pred_clusters), operator.index(num_target_clusters)
     if num_pred_clusters * num_target_clusters >= MAX_TABLE_CELLS:
         raise ValueError(
             f"Expected num_pred_clusters x num_target_clusters below 2^32 - 1 but got {num_pred_clusters} x "
             f"{num_target_clusters}; for more cells, leave the bounds out."
         )
-    return int(num_pred_clusters), int(num_target_clusters)
+    return num_pred_clusters, num_target_clusters
 
 
 class ContingencyMetric(Metric):

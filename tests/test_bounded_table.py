@@ -160,6 +160,13 @@ def test_numpy_integer_bounds_are_accepted():
     assert metric.table.shape == (7,)
 
 
+@pytest.mark.parametrize("bound", [np.int32(70_000), np.int64(2**32)])
+def test_numpy_integer_bounds_do_not_wrap_past_the_cell_limit(bound):
+    # 70000^2 wraps to 605032704 in int32 and 2^64 to 0 in int64: both are over 2^32 - 1 cells.
+    with pytest.raises(ValueError, match="below 2\\^32 - 1"):
+        MutualInfoScore(num_pred_clusters=bound, num_target_clusters=bound)
+
+
 def test_bounds_only_need_to_cover_the_labels_seen():
     # Clusters never seen are empty rows and columns: they change no score.
     metric = MutualInfoScore(num_pred_clusters=1_000, num_target_clusters=50)
