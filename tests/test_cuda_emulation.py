@@ -9,9 +9,8 @@ emulator itself fails a launch on a barrier not reached by every thread, a
 warp collective the lanes of its mask do not all reach with the same mask,
 and a shared-memory race (a missing barrier); the tests fence the emulated
 ops' inputs with poison, so a read past an input's ends changes the result.
-Runs run in thread order and
-again in reverse order, which must give the same bits: the kernels use no
-floating-point atomics.
+Runs run in thread order and again in reverse order, which must give the
+same bits: the kernels use no floating-point atomics.
 
 The cases reach every launch geometry the dispatcher chooses: one and
 several blocks, partial last blocks, packed and unaligned label loads, every
@@ -85,8 +84,10 @@ def _fenced(t):
     The emulator does not check global-memory bounds; a kernel that reads an
     input past either end (a grid-stride tail off by one, say) counts poison
     as a sample, so its result differs from the CPU op's, every time. The view
-    keeps the input's address modulo 64 bytes, so packed and unaligned loads
-    stay as they were.
+    starts at the input's storage offset modulo 64 elements into a 64-byte
+    aligned buffer: a whole tensor gets the packed 8-label loads, a view that
+    starts a label in stays unaligned. Non-contiguous inputs are passed as
+    they are.
     """
     if t is None or not t.is_contiguous():
         return t

@@ -272,9 +272,9 @@ def test_all_distinct_labels(dtype):
 @pytest.mark.parametrize("missed", [3, 0])  # 0: the raw bits of the sampled-label table's empty slots
 def test_a_few_labels_far_apart(far, missed):
     generator = torch.Generator().manual_seed(abs(far) % 1000)
-    preds = torch.where(torch.rand(1_000_000, generator=generator) < 0.3, far, 1)
+    preds = torch.where(torch.rand(1_000_000, generator=generator) < 0.3, far, 0)  # a sampled 0
     target = torch.where(torch.rand(1_000_000, generator=generator) < 0.5, -far, 7)
-    target[123_457] = missed  # one label the strided sample misses: the pass must start over
+    target[123_457] = missed  # one label target's strided sample misses: the pass must start over
     pred_labels, target_labels, counts = ops.pair_histogram(preds, target)
     assert histogram_as_dict(pred_labels, target_labels, counts) == contingency_numpy(preds.numpy(), target.numpy())
     expected = float(mutual_info_exact(contingency_numpy(preds.numpy(), target.numpy())))

@@ -60,17 +60,6 @@ int64_t checked_weight_total(const int64_t* weights, int64_t n) {
 
 namespace {
 
-// The unsigned type a side's raw labels are read as by SampledIds.
-template <typename F>
-void dispatch_raw_width(int64_t bytes, F&& body) {
-  switch (bytes) {
-    case 1: return body(uint8_t{});
-    case 2: return body(uint16_t{});
-    case 4: return body(uint32_t{});
-    default: return body(uint64_t{});
-  }
-}
-
 // Counts through the sampled labels of both sides, when every label is one
 // of them and their pair space is small: one pass over the input. Returns
 // false, counting nothing, otherwise.
