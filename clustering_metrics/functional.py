@@ -8,7 +8,7 @@ and the device of ``preds``.
 
 import math
 import numbers
-from typing import Dict, Literal, Optional, Sequence
+from typing import Dict, Literal, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -61,8 +61,13 @@ def check_average_method(average_method: str) -> None:
 
 
 def check_beta(beta: float) -> None:
-    """``beta`` weighs homogeneity against completeness: a positive, finite real number."""
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not (beta > 0 and math.isfinite(beta)):
+    """``beta`` weighs homogeneity against completeness: a positive, finite real number.
+
+    Written with comparisons only, so that it also checks a symbolic ``beta``
+    under ``torch.compile(dynamic=True)`` (NaN fails both comparisons).
+    """
+    is_real = isinstance(beta, (numbers.Real, torch.SymFloat, torch.SymInt)) and not isinstance(beta, bool)
+    if not is_real or not (0 < beta < math.inf):
         raise ValueError(f"Argument `beta` should be a positive float. Got {beta}.")
 
 
@@ -208,7 +213,7 @@ def fowlkes_mallows_index(preds: Tensor, target: Tensor) -> Tensor:
 def clustering_scores(
     preds: Tensor,
     target: Tensor,
-    metrics: Optional[Sequence[str]] = None,
+    metrics: Union[str, Sequence[str], None] = None,
     average_method: AverageMethod = "arithmetic",
     beta: float = 1.0,
 ) -> Dict[str, Tensor]:

@@ -81,3 +81,26 @@ def test_nccl_ranks_agree_with_one_process(tmp_path):
     expected = expected_value(2)
     for value in values:
         assert value.item() == pytest.approx(expected.item(), rel=1e-12)
+
+
+def _mismatched_bounds_worker(rank, world_size, init_file, out_dir):
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
+    # Both tables have 5 x 6 + 1 entries; only their bounds differ.
+    bounds = (5, 6) if rank == 0 else (6, 5)
+    metric = MutualInfoScore(num_pred_clusters=bounds[0], num_target_clusters=bounds[1])
+    metric.update(torch.tensor([0, 1, 2]), torch.tensor([0, 1, 1]))
+    try:
+        metric.compute()
+        outcome = "computed"
+    except ValueError as err:
+        outcome = str(err)
+    with open(os.path.join(out_dir, f"rank{rank}.txt"), "w") as f:
+        f.write(outcome)
+    dist.destroy_process_group()
+
+
+def test_gloo_ranks_with_other_bounds_refuse_to_sum_their_tables(tmp_path):
+    mp.spawn(_mismatched_bounds_worker, args=(2, str(tmp_path / "rendezvous"), str(tmp_path)), nprocs=2, join=True)
+    for rank in range(2):
+        outcome = (tmp_path / f"rank{rank}.txt").read_text()
+        assert "different label bounds (label bounds (5, 6), label bounds (6, 5))" in outcome, outcome

@@ -309,11 +309,37 @@ class TestArgumentChecks:
         with pytest.raises(TypeError, match="preds"):
             fn([0, 1], torch.zeros(2, dtype=torch.int64))
 
+    @pytest.mark.parametrize("name", METRICS)
+    def test_a_single_metric_name_is_one_metric(self, name):
+        preds, target = torch.tensor([2, 1, 0, 1, 0]), torch.tensor([0, 2, 1, 1, 0])
+        got = functional.clustering_scores(preds, target, metrics=name)
+        assert list(got) == [name] and torch.equal(got[name], functional_of(name)(preds, target))
+        metric = clustering_metrics.ClusteringScores(metrics=name)
+        metric.update(preds, target)
+        assert list(metric.compute()) == [name]
+
     def test_unknown_metric_name(self):
+        with pytest.raises(ValueError, match="unknown metric\\(s\\) 'accuracy'; expected"):
+            functional.clustering_scores(torch.tensor([0]), torch.tensor([0]), metrics="accuracy")
         with pytest.raises(ValueError, match="unknown metric"):
             functional.clustering_scores(torch.tensor([0]), torch.tensor([0]), metrics=["accuracy"])
         with pytest.raises(ValueError, match="unknown metric"):
             clustering_metrics.ClusteringScores(metrics=["accuracy"])
+
+
+@pytest.mark.parametrize("beta", [0.5, 2.0, 3])
+def test_beta_is_checked_under_a_dynamic_fullgraph_compile(beta):
+    preds, target = torch.tensor([0, 0, 1, 2, 2, 1]), torch.tensor([0, 0, 1, 1, 2, 2])
+    torch._dynamo.reset()
+    v_measure = torch.compile(functional.v_measure_score, fullgraph=True, dynamic=True)
+    scores = torch.compile(functional.clustering_scores, fullgraph=True, dynamic=True)
+    h = sk.homogeneity_score(target.numpy(), preds.numpy())
+    c = sk.completeness_score(target.numpy(), preds.numpy())
+    expected = (1 + beta) * h * c / (beta * h + c)
+    assert v_measure(preds, target, beta).item() == pytest.approx(expected, rel=1e-6)
+    assert scores(preds, target, beta=beta)["v_measure_score"].item() == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match="positive float"):
+        torch.compile(functional.v_measure_score, dynamic=True)(preds, target, -float(beta))
 
 
 def test_summary_op_opcheck_and_fake_shapes():
@@ -388,7 +414,7 @@ def test_metric_collection_builds_one_histogram_per_batch(monkeypatch, explicit_
 
     monkeypatch.setattr(clustering_metrics.ops, "pair_histogram", counting_pair_histogram)
     # Batches this large are counted at once rather than gathered first.
-    monkeypatch.setattr(clustering_metrics.metric, "PENDING_LABELS", 100)
+    monkeypatch.setattr(clustering_metrics.metric_state, "PENDING_LABELS", 100)
     generator = torch.Generator().manual_seed(13)
     batches = [(torch.randint(0, 9, (500,), generator=generator), torch.randint(0, 6, (500,), generator=generator))
                for _ in range(5)]

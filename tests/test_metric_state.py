@@ -32,7 +32,7 @@ def state_bytes(metric):
 @pytest.fixture
 def small_pending(monkeypatch):
     """Gather at most 1000 labels before counting, so that small tests cross that boundary often."""
-    monkeypatch.setattr(clustering_metrics.metric, "PENDING_LABELS", 1000)
+    monkeypatch.setattr(clustering_metrics.metric_state, "PENDING_LABELS", 1000)
     return 1000
 
 
@@ -126,7 +126,7 @@ def test_merge_state_refuses_a_foreign_state_clearly():
     metric = MutualInfoScore()
     with pytest.raises(ValueError, match="Expected the state of a clustering_metrics metric"):
         metric.merge_state({"preds": [torch.tensor([1])], "target": [torch.tensor([1])]})
-    with pytest.raises(ValueError, match="shape \\(pairs, 3\\)"):
+    with pytest.raises(ValueError, match="shape \\(n, 3\\) and dtype int64 but got \\(4,\\)"):
         metric.merge_state({"histogram": [torch.zeros(4)], "pending": []})
 
 

@@ -8,7 +8,7 @@ and follow scikit-learn's conventions on the edge cases (single clusters,
 empty input, a perfect match, h + c = 0). Results are float64.
 """
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 from torch import Tensor
 
@@ -55,9 +55,9 @@ METRICS = {
 NEEDS_EXPECTED_MUTUAL_INFO = frozenset({"adjusted_mutual_info_score"})
 
 
-def metric_names(metrics: Optional[Sequence[str]] = None) -> List[str]:
-    """The names in ``metrics`` (default: every metric), checked against :data:`METRICS`."""
-    names = list(METRICS) if metrics is None else list(metrics)
+def metric_names(metrics: Union[str, Sequence[str], None] = None) -> List[str]:
+    """The names in ``metrics``, a name or a sequence of names (default: every metric), checked against :data:`METRICS`."""
+    names = list(METRICS) if metrics is None else [metrics] if isinstance(metrics, str) else list(metrics)
     unknown = [name for name in names if name not in METRICS]
     if unknown:
         raise ValueError(f"unknown metric(s) {', '.join(map(repr, unknown))}; expected some of {', '.join(METRICS)}")
@@ -71,7 +71,7 @@ def needs_expected_mutual_info(names: Sequence[str]) -> bool:
 
 def scores(
     summary: ContingencySummary,
-    metrics: Optional[Sequence[str]] = None,
+    metrics: Union[str, Sequence[str], None] = None,
     average_method: str = "arithmetic",
     beta: float = 1.0,
 ) -> Dict[str, Tensor]:
