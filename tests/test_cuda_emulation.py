@@ -277,6 +277,41 @@ def test_count_into_table_bool_bytes(emulated):
         _assert_same(table, expected)
 
 
+@pytest.mark.parametrize("pred_kind", ["repeats", "strided", "contiguous"])
+@pytest.mark.parametrize("target_kind", ["repeats", "strided"])
+def test_count_into_table_reads_through_strides(emulated, pred_kind, target_kind):
+    emulated_ops_, _ = emulated
+    n = 2_001
+    base = _labels(7, torch.int64, 2 * n, 6, "small")
+    sides = {"repeats": base[3:4].expand(n), "strided": base[::2], "contiguous": base[:n]}
+    preds, target = sides[pred_kind], (sides[target_kind] + 1) % 7
+    table = torch.zeros(5 * 6 + 1, dtype=torch.int64)
+    emulated_ops_.count_into_table(preds, target, table, 5, 6)
+    _assert_same(table, reference_table(preds.contiguous(), target.contiguous(), 5, 6))
+
+
+@pytest.mark.parametrize("pred_kind, target_kind, weighted", [
+    ("repeats", "contiguous", False), ("contiguous", "repeats", True), ("repeats", "repeats", False),
+    ("repeats", "repeats", True), ("strided", "repeats", False), ("contiguous", "contiguous", "repeats"),
+])
+def test_expanded_inputs_match_cpu_on_copies(emulated, pred_kind, target_kind, weighted):
+    # The op bodies rewrite repeated sides with the CUDA pipeline's own histogram.
+    emulated_ops_, _ = emulated
+    n = 3_001
+    def side(kind, seed, dtype):
+        labels = _labels(seed, dtype, 2 * n, 9, "negative")
+        return {"repeats": labels[5:6].expand(n), "strided": labels[::2], "contiguous": labels[:n]}[kind]
+    preds, target = side(pred_kind, 1, torch.int32), side(target_kind, 2, torch.int64)
+    weights = {False: None, True: torch.arange(n) % 4, "repeats": torch.tensor([6]).expand(n)}[weighted]
+    copies = [None if t is None else t.contiguous() for t in (preds, target, weights)]
+    for got, expected in zip(emulated_ops_.pair_histogram(preds, target, weights), ops.pair_histogram(*copies)):
+        _assert_same(got, expected)
+    got, expected = emulated_ops_.contingency_summary(preds, target, weights, True), ops.contingency_summary(*copies, True)
+    for g, e in zip(got[:3], expected[:3]):
+        _assert_same(g, e)
+    _assert_close_reals(got[3], expected[3])
+
+
 # ---------------------------------------------------------------- the emulator
 
 

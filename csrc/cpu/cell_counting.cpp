@@ -4,8 +4,6 @@
 // any label falls outside the guess, the exact ranges are taken and the
 // counting redone. Wide sides are ranked first. The pair space is then
 // counted densely or by sorting (common/counting_plan.h decides).
-#include <torch/csrc/stable/ops.h>
-
 #include <algorithm>
 #include <type_traits>
 
@@ -99,17 +97,16 @@ void count_ranked(const P* pred_data, const T* target_data, const int64_t* weigh
 
 }  // namespace
 
-CountedCells count_pair_cells(const Tensor& preds_in, const Tensor& target_in,
-                              const std::optional<Tensor>& weights_in, bool keep_labels) {
-  const Tensor preds = torch::stable::contiguous(preds_in);
-  const Tensor target = torch::stable::contiguous(target_in);
+CountedCells count_pair_cells(const Tensor& preds, const Tensor& target, const std::optional<Tensor>& weights,
+                              bool keep_labels) {
+  const ContiguousElements pred_elements(preds), target_elements(target);
   const int64_t n = preds.numel();
-  Tensor weights;
+  std::optional<ContiguousElements> weight_elements;
   const int64_t* weight_ptr = nullptr;
   CountedCells cells;
-  if (weights_in.has_value()) {
-    weights = torch::stable::contiguous(*weights_in);
-    weight_ptr = static_cast<const int64_t*>(weights.const_data_ptr());
+  if (weights.has_value()) {
+    weight_elements.emplace(*weights);
+    weight_ptr = weight_elements->as<int64_t>();
     cells.total = checked_weight_total(weight_ptr, n);
   } else {
     cells.total = n;
@@ -117,10 +114,10 @@ CountedCells count_pair_cells(const Tensor& preds_in, const Tensor& target_in,
   if (n == 0 || cells.total == 0) return cells;
   dispatch_label_type(preds.scalar_type(), [&](auto pred_tag) {
     using pred_t = LabelStorage<typename decltype(pred_tag)::type>;
-    const pred_t* pred_data = static_cast<const pred_t*>(preds.const_data_ptr());
+    const pred_t* pred_data = pred_elements.as<pred_t>();
     dispatch_label_type(target.scalar_type(), [&](auto target_tag) {
       using target_t = LabelStorage<typename decltype(target_tag)::type>;
-      const target_t* target_data = static_cast<const target_t*>(target.const_data_ptr());
+      const target_t* target_data = target_elements.as<target_t>();
       auto count_direct = [&](const KeyRange& pred_range, const KeyRange& target_range) {
         if (!indexes_directly(pred_range.span(), n) || !indexes_directly(target_range.span(), n)) return false;
         cells.pred_index = {pred_range.min_key, static_cast<int64_t>(pred_range.span()) + 1, {}, false};

@@ -8,6 +8,7 @@
 
 #include "../common/checks.h"
 #include "../common/summary.h"
+#include "../host/expanded_inputs.h"
 #include "bounded_counting.h"
 #include "expected_mutual_info.h"
 #include "pipeline.h"
@@ -15,11 +16,27 @@
 namespace clustering_metrics::cpu {
 namespace {
 
+std::tuple<Tensor, Tensor, Tensor> histogram_of_input(const Tensor& preds, const Tensor& target,
+                                                      const std::optional<Tensor>& weights) {
+  CountedCells cells = count_pair_cells(preds, target, weights, /*keep_labels=*/true);
+  return histogram_of(cells, preds.scalar_type(), target.scalar_type());
+}
+
+// The input to count, with expanded (stride-0) sides rewritten compactly.
+CountingInput compact(const Tensor& preds, const Tensor& target, const std::optional<Tensor>& weights) {
+  return without_repeats(CountingInput{preds, target, weights}, histogram_of_input);
+}
+
+CountedCells count_compact(const Tensor& preds, const Tensor& target, const std::optional<Tensor>& weights) {
+  const CountingInput input = compact(preds, target, weights);
+  return count_pair_cells(input.preds, input.target, input.weights, /*keep_labels=*/false);
+}
+
 std::tuple<Tensor, Tensor, Tensor> pair_histogram_cpu(Tensor preds, Tensor target, std::optional<Tensor> counts) {
   check_label_pair(preds, target, "preds", "target");
   if (counts.has_value()) check_counts(*counts, preds, "counts");
-  CountedCells cells = count_pair_cells(preds, target, counts, /*keep_labels=*/true);
-  return histogram_of(cells, preds.scalar_type(), target.scalar_type());
+  const CountingInput input = compact(preds, target, counts);
+  return histogram_of_input(input.preds, input.target, input.weights);
 }
 
 Tensor scalar(double value) {
@@ -36,12 +53,12 @@ Tensor mutual_info_of(CountedCells cells) {
 Tensor mutual_info_from_histogram_cpu(Tensor pred_labels, Tensor target_labels, Tensor counts) {
   check_label_pair(pred_labels, target_labels, "pred_labels", "target_labels");
   check_counts(counts, pred_labels, "counts");
-  return mutual_info_of(count_pair_cells(pred_labels, target_labels, counts, /*keep_labels=*/false));
+  return mutual_info_of(count_compact(pred_labels, target_labels, counts));
 }
 
 Tensor mutual_info_score_cpu(Tensor preds, Tensor target) {
   check_label_pair(preds, target, "preds", "target");
-  return mutual_info_of(count_pair_cells(preds, target, std::nullopt, /*keep_labels=*/false));
+  return mutual_info_of(count_compact(preds, target, std::nullopt));
 }
 
 // The nonzero totals, in label order.
@@ -59,7 +76,7 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> contingency_summary_cpu(Tensor preds,
                                                                    bool with_expected_mutual_info) {
   check_label_pair(preds, target, "preds", "target");
   if (counts.has_value()) check_counts(*counts, preds, "counts");
-  CountedCells cells = count_pair_cells(preds, target, counts, /*keep_labels=*/false);
+  CountedCells cells = count_compact(preds, target, counts);
   Summary summary = summarize(cells);
   Tensor integers = torch::stable::empty({kNumSummaryIntegers}, ScalarType::Long);
   Tensor reals = torch::stable::empty({kNumSummaryReals}, ScalarType::Double);

@@ -8,7 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <new>
+
+#include "../common/checks.h"
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -72,7 +73,10 @@ class Array {
     } else {
       memory = zeroed ? std::calloc(static_cast<size_t>(size), sizeof(T)) : std::malloc(bytes);
     }
-    if (memory == nullptr) throw std::bad_alloc();
+    // One line naming the size: torch's allocator would print a stack trace
+    // as its error crosses the stable ABI.
+    CM_CHECK(memory != nullptr, "clustering_metrics: out of memory: could not allocate ", bytes,
+             " bytes of scratch memory.");
     data_.reset(static_cast<T*>(memory));
   }
 
@@ -88,6 +92,41 @@ class Array {
   };
   std::unique_ptr<T[], Free> data_;
   int64_t size_ = 0;
+};
+
+}  // namespace clustering_metrics::cpu
+
+namespace clustering_metrics::cpu {
+
+// A 1-d tensor's elements as one contiguous array: the tensor's own memory
+// when it is contiguous, else a copy gathered through its stride into an
+// Array, so that a failing allocation is one line that names its size.
+// (Stride-0 inputs never get here: host/expanded_inputs.h rewrites them.)
+class ContiguousElements {
+ public:
+  explicit ContiguousElements(const Tensor& t) {
+    const int64_t n = t.numel();
+    if (n <= 1 || t.stride(0) == 1) {
+      data_ = t.const_data_ptr();
+      return;
+    }
+    const int64_t width = static_cast<int64_t>(t.element_size()), stride = t.stride(0);
+    copy_ = Array<unsigned char>(n * width);
+    const unsigned char* source = static_cast<const unsigned char*>(t.const_data_ptr());
+    unsigned char* out = copy_.data();
+    parallel_for(0, n, int64_t{1} << 16, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) std::memcpy(out + i * width, source + i * stride * width, width);
+    });
+    data_ = out;
+  }
+  template <typename T>
+  const T* as() const {
+    return static_cast<const T*>(data_);
+  }
+
+ private:
+  Array<unsigned char> copy_;
+  const void* data_ = nullptr;
 };
 
 }  // namespace clustering_metrics::cpu

@@ -119,6 +119,8 @@ void for_each_cell(const uint64_t* keys, uint64_t cols, int64_t begin, int64_t e
 
 // weights, when given, are non-negative int64 multiplicities per sample.
 // keep_labels keeps what histogram_of needs to write the labels back out.
+// No input may repeat (stride 0): the ops rewrite those first
+// (host/expanded_inputs.h).
 CountedCells count_pair_cells(const Tensor& preds, const Tensor& target, const std::optional<Tensor>& weights,
                               bool keep_labels);
 

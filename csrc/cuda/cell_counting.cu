@@ -145,6 +145,8 @@ struct RangeCells {
   const T* target_labels;
   T target_min_raw;
   uint32_t num_target_ids;
+  static constexpr int64_t pred_stride = 1;  // contiguous labels
+  static constexpr int64_t target_stride = 1;
 
   // Blocks of count_shared whose registers must fit one multiprocessor: the
   // four that its 2048 threads allow (32 registers a thread), except with
@@ -158,7 +160,8 @@ struct RangeCells {
 };
 
 // count_into_table's: labels promised to lie in [0, K), checked per sample,
-// with the last slot for those outside (common/bounded_table.h).
+// with the last slot for those outside (common/bounded_table.h). Labels are
+// read through their strides: an expanded input is never copied.
 template <typename P, typename T>
 struct BoundedCells {
   using Pred = P;
@@ -168,6 +171,8 @@ struct BoundedCells {
   LabelKind pred_kind;
   LabelKind target_kind;
   BoundedTable table;
+  int64_t pred_stride;
+  int64_t target_stride;
 
   // The bounds checks need more registers: three blocks (40 registers), two
   // with two 64-bit sides.
@@ -192,7 +197,8 @@ CM_KERNEL void CM_LAUNCH_BOUNDS_OCCUPANCY(kSharedThreads, Cells::kSharedBlocksPe
   simt::sync_block();
   const simt::Shared<uint32_t> warp_counts = shared_counts + (simt::thread_index() / kWarp) % copies * num_slots;
   const unsigned lane = simt::lane_index();
-  for_each_label_pair(cells.pred_labels, cells.target_labels, n, packed, [&](int64_t, P p, T t, bool valid) {
+  for_each_label_pair(cells.pred_labels, cells.pred_stride, cells.target_labels, cells.target_stride, n, packed,
+                      [&](int64_t, P p, T t, bool valid) {
     const uint32_t slot = cells.slot(p, t);
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 700
     if (aggregate) {
@@ -222,7 +228,8 @@ CM_KERNEL void count_global_kernel_impl(Cells cells, const int64_t* __restrict__
                                         unsigned long long* table) {
   using P = typename Cells::Pred;
   using T = typename Cells::Target;
-  for_each_label_pair(cells.pred_labels, cells.target_labels, n, packed, [&](int64_t i, P p, T t, bool valid) {
+  for_each_label_pair(cells.pred_labels, cells.pred_stride, cells.target_labels, cells.target_stride, n, packed,
+                      [&](int64_t i, P p, T t, bool valid) {
     if (!valid) return;
     simt::atomic_add(&table[cells.slot(p, t)],
                      weights == nullptr ? 1ull : static_cast<unsigned long long>(weights[i]));
@@ -359,7 +366,8 @@ void count_dense_table(const Cells& cells, const int64_t* weights, int64_t n, ui
                        int64_t* table) {
   const Stream stream = current_stream();
   auto* table_ptr = reinterpret_cast<unsigned long long*>(table);
-  const bool packed = pack_aligned<typename Cells::Pred>(cells.pred_labels) &&
+  const bool packed = cells.pred_stride == 1 && cells.target_stride == 1 &&
+                      pack_aligned<typename Cells::Pred>(cells.pred_labels) &&
                       pack_aligned<typename Cells::Target>(cells.target_labels);
   const int64_t lanes_of_work = packed ? n / kPack + kPack : n;
   const int64_t counter_bytes = int64_t{num_slots} * static_cast<int64_t>(sizeof(uint32_t));
@@ -513,10 +521,8 @@ PairCells count_pair_cells(const Tensor& preds_in, const Tensor& target_in, cons
   return cells;
 }
 
-void count_into_table(const Tensor& preds_in, const Tensor& target_in, Tensor& table, BoundedTable bounded) {
+void count_into_table(const Tensor& preds, const Tensor& target, Tensor& table, BoundedTable bounded) {
   // No normalisation of bools: bounded_value reads any nonzero byte as 1.
-  const Tensor preds = torch::stable::contiguous(preds_in);
-  const Tensor target = torch::stable::contiguous(target_in);
   const int64_t n = preds.numel();
   if (n == 0) return;
   const LabelKind pred_kind = label_kind(preds.scalar_type());
@@ -525,7 +531,8 @@ void count_into_table(const Tensor& preds_in, const Tensor& target_in, Tensor& t
     using P = decltype(pred_tag);
     dispatch_label_width(target.element_size(), [&](auto target_tag) {
       using T = decltype(target_tag);
-      const BoundedCells<P, T> bounded_cells{cdata_of<P>(preds), cdata_of<T>(target), pred_kind, target_kind, bounded};
+      const BoundedCells<P, T> bounded_cells{cdata_of<P>(preds), cdata_of<T>(target), pred_kind, target_kind, bounded,
+                                             preds.stride(0), target.stride(0)};
       count_dense_table(bounded_cells, nullptr, n, bounded.num_slots(), data_of<int64_t>(table));
     });
   });

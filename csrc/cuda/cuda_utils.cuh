@@ -92,10 +92,11 @@ CM_DEVICE void for_each_index(int64_t n, Body&& body) {
 // Calls body(index, a[index], b[index], valid) for every index below n, with
 // all 32 lanes of a warp calling it together (valid is false on lanes past
 // the end), so body may use warp-collective intrinsics with a full mask.
-// Labels are loaded in packs when both arrays are pack-aligned.
+// Element i of a is a[i * a_stride] (likewise b); labels are loaded in packs
+// when both arrays are contiguous and pack-aligned (packed).
 template <typename A, typename B, typename Body>
-CM_DEVICE void for_each_label_pair(const A* __restrict__ a, const B* __restrict__ b, int64_t n, bool packed,
-                                   Body&& body) {
+CM_DEVICE void for_each_label_pair(const A* __restrict__ a, int64_t a_stride, const B* __restrict__ b,
+                                   int64_t b_stride, int64_t n, bool packed, Body&& body) {
   const int lane = static_cast<int>(simt::lane_index());
   const int64_t stride = static_cast<int64_t>(simt::grid_size()) * simt::block_size();
   const int64_t warp_start = static_cast<int64_t>(simt::block_index()) * simt::block_size() + (simt::thread_index() - lane);
@@ -115,7 +116,7 @@ CM_DEVICE void for_each_label_pair(const A* __restrict__ a, const B* __restrict_
   for (int64_t base = num_packs * kPack + warp_start; base < n; base += stride) {
     const int64_t i = base + lane;
     const bool valid = i < n;
-    body(i, valid ? a[i] : A{}, valid ? b[i] : B{}, valid);
+    body(i, valid ? a[i * a_stride] : A{}, valid ? b[i * b_stride] : B{}, valid);
   }
 }
 

@@ -13,6 +13,7 @@
 #include "../common/checks.h"
 #include "../common/summary.h"
 #include "../cpu/expected_mutual_info.h"
+#include "../host/expanded_inputs.h"
 #include "cuda_utils.cuh"
 #include "pipeline.cuh"
 
@@ -30,14 +31,25 @@ void check_not_capturing(const char* op) {
            "count_into_table (the metrics' num_pred_clusters and num_target_clusters), which can be captured.");
 }
 
+std::tuple<Tensor, Tensor, Tensor> histogram_of_input(const Tensor& preds, const Tensor& target,
+                                                      const std::optional<Tensor>& weights) {
+  return histogram_of(count_pair_cells(preds, target, weights), preds.scalar_type(), target.scalar_type());
+}
+
+// The cells of the input, with expanded (stride-0) sides rewritten compactly.
+PairCells count_compact(const Tensor& preds, const Tensor& target, const std::optional<Tensor>& weights) {
+  const CountingInput input = without_repeats(CountingInput{preds, target, weights}, histogram_of_input);
+  return count_pair_cells(input.preds, input.target, input.weights);
+}
+
 std::tuple<Tensor, Tensor, Tensor> pair_histogram_cuda(const Tensor& preds, const Tensor& target,
                                                        const std::optional<Tensor>& counts) {
   check_label_pair(preds, target, "preds", "target");
   if (counts.has_value()) check_counts(*counts, preds, "counts");
   const DeviceGuard device_guard(preds.get_device_index());
   check_not_capturing("pair_histogram");
-  const PairCells cells = count_pair_cells(preds, target, counts);
-  return histogram_of(cells, preds.scalar_type(), target.scalar_type());
+  const CountingInput input = without_repeats(CountingInput{preds, target, counts}, histogram_of_input);
+  return histogram_of_input(input.preds, input.target, input.weights);
 }
 
 // A 0-dim float64 tensor of the summary's MI, on the device.
@@ -53,14 +65,14 @@ Tensor mutual_info_from_histogram_cuda(const Tensor& pred_labels, const Tensor& 
   check_counts(counts, pred_labels, "counts");
   const DeviceGuard device_guard(pred_labels.get_device_index());
   check_not_capturing("mutual_info_from_histogram");
-  return mutual_info_of(count_pair_cells(pred_labels, target_labels, counts));
+  return mutual_info_of(count_compact(pred_labels, target_labels, counts));
 }
 
 Tensor mutual_info_score_cuda(const Tensor& preds, const Tensor& target) {
   check_label_pair(preds, target, "preds", "target");
   const DeviceGuard device_guard(preds.get_device_index());
   check_not_capturing("mutual_info_score");
-  return mutual_info_of(count_pair_cells(preds, target, std::nullopt));
+  return mutual_info_of(count_compact(preds, target, std::nullopt));
 }
 
 cpu::CountTally tally_on_host(const Tensor& totals) {
@@ -81,7 +93,7 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> contingency_summary_cuda(const Tensor
   if (counts.has_value()) check_counts(*counts, preds, "counts");
   const DeviceGuard device_guard(preds.get_device_index());
   check_not_capturing("contingency_summary");
-  const PairCells cells = count_pair_cells(preds, target, counts);
+  const PairCells cells = count_compact(preds, target, counts);
   const Summary summary = summarize(cells);
   Tensor pred_totals = nonzero_entries(summary.row_totals);
   Tensor target_totals = nonzero_entries(summary.col_totals);

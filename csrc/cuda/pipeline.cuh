@@ -43,8 +43,9 @@ struct Summary {
   Tensor reals;       // float64, kNumSummaryReals; the EMI slot is NaN
 };
 
-// weights, when given, are non-negative int64 multiplicities per sample.
-// Synchronises with the host: the label ranges choose the counting path and
+// weights, when given, are non-negative int64 multiplicities per sample; no
+// input may repeat (stride 0), the ops rewrite those first
+// (host/expanded_inputs.h). Synchronises with the host: the label ranges choose the counting path and
 // the number of cells sizes the outputs.
 PairCells count_pair_cells(const Tensor& preds, const Tensor& target,
                            const std::optional<Tensor>& weights);
