@@ -8,6 +8,7 @@ in their files, not where in this package the problem was noticed.
 import argparse
 import array
 import csv
+import errno
 import json
 import math
 import os
@@ -33,11 +34,15 @@ INT64_DIGITS = 19  # len(str(2**63)): more significant digits than this cannot f
 # A CSV/TXT label: an optional sign and ASCII digits (int() would also take
 # "1_000" and non-ASCII digits). Leading zeros are fine.
 INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
-# An integer or a float as written in a CSV file; decides whether a first line
-# is a header and whether a bad label is reported as a float.
+# An integer or a float as written in a CSV file; decides whether a bad label
+# is reported as a float.
 NUMBER_TEXT = re.compile(
     r"[+-]?(?:[0-9]+\.[0-9]*|\.?[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)", re.IGNORECASE
 )
+# A header cell: a name, starting with a letter (of any script) or an
+# underscore. Anything else on a first line ("0x10", "-", "+-1", "٣", "１")
+# is read as a label, as it would be on any other line, and so refused.
+SHOWN_COLUMNS = 8  # an error lists at most this many of a header's columns
 CSV_ENCODING = "utf-8-sig"  # UTF-8, without the byte-order mark of Excel's "CSV UTF-8"
 SCAN_CHUNK_BYTES = 1 << 22
 
@@ -64,12 +69,14 @@ label per sample:
              64 bits, blank lines and empty cells are errors, reported with their line.
 
 Header lines of .csv and .txt files:
-  - A file with several columns needs --column NAME; its first line is the header.
-  - In a one-column file the first line is a header when it is not a number (a name
-    such as "cluster"); a first line that is a number is read as a label. --header
-    makes it a header whatever it holds (pandas writes the header "0" for an unnamed
-    Series), --no-header makes it a label. For one file with a header that is a number,
-    name it instead: --preds-column 0.
+  - A file with several columns needs --column NAME; its first line is the header, and
+    every row must have as many fields as it.
+  - In a one-column file the first line is a header when it is a name: it starts with a
+    letter or an underscore ("cluster", "_id"; not "nan" or "inf"). Any other first line
+    is read as a label, and refused if it is not one ("0x10", "-"). --header makes it a
+    header whatever it holds (pandas writes the header "0" for an unnamed Series),
+    --no-header makes it a label. For one file with a header that is not a name, name its
+    column instead: --preds-column 0.
   - --json reports the labels read from each file ("preds_labels_read",
     "target_labels_read") and its header ("preds_header", "target_header"; null
     where every line was a label).
@@ -117,19 +124,31 @@ def _quoted(text: str) -> str:
     return repr(text) if len(text) <= 40 else f"{text[:20]!r}... ({len(text)} characters)"
 
 
+def is_header_name(text: str) -> bool:
+    """Whether a first-line cell is a column name rather than a (possibly malformed) label."""
+    return bool(text) and (text[0].isalpha() or text[0] == "_") and not NUMBER_TEXT.fullmatch(text)
+
+
+def _columns(cells: List[str]) -> str:
+    """A header's columns as an error message shows them: a 200,000-column header should not fill the terminal."""
+    shown = ", ".join(_quoted(cell) if len(cell) > 40 else cell for cell in cells[:SHOWN_COLUMNS])
+    return shown + (f", ... ({len(cells)} columns)" if len(cells) > SHOWN_COLUMNS else "")
+
+
 def _cells(row: List[str]) -> List[str]:
     # csv.reader gives [] for a blank line: one empty cell, which is not a label.
     return [cell.strip() for cell in row] or [""]
 
 
-def _label(row: List[str], index: int, column: Optional[str], path: str, line_number: int) -> int:
-    """The label in ``row`` at ``index``, or the InputError that says what is wrong with it."""
+def _label(row: List[str], index: int, width: int, column: Optional[str], path: str, line_number: int) -> int:
+    """The label in ``row`` at ``index`` of ``width`` fields, or the InputError that says what is wrong with it."""
     where = f"{path}, line {line_number}"
     cells = _cells(row)
     if column is None and len(cells) != 1:
         raise InputError(f"{where}: {len(cells)} columns in a one-column file; choose one with --column NAME")
-    if index >= len(cells):
-        raise InputError(f"{where}: the row has no column {column!r}")
+    if len(cells) != width:
+        # A short row has no such column; a long one would be silently cut.
+        raise InputError(f"{where}: the row has {len(cells)} fields but the header has {width}")
     text = cells[index]
     if not text:
         raise InputError(f"{where}: the label is empty")
@@ -141,10 +160,11 @@ def _label(row: List[str], index: int, column: Optional[str], path: str, line_nu
         return value
     if NUMBER_TEXT.fullmatch(text):
         raise InputError(f"{where}: {_quoted(text)} is a float; cluster labels must be integers")
-    raise InputError(f"{where}: {_quoted(text)} is not an integer label")
+    hint = " (for a header line that is not a name, pass --header)" if line_number == 1 and column is None else ""
+    raise InputError(f"{where}: {_quoted(text)} is not an integer label{hint}")
 
 
-def _read_column_exact(path: str, index: int, column: Optional[str], skip_header: bool) -> torch.Tensor:
+def _read_column_exact(path: str, index: int, width: int, column: Optional[str], skip_header: bool) -> torch.Tensor:
     """The labels by the csv module, one row at a time (8 bytes a label), or the InputError for the first bad row."""
     labels = array.array("q")
     with open(path, newline="", encoding=CSV_ENCODING) as f:
@@ -152,19 +172,42 @@ def _read_column_exact(path: str, index: int, column: Optional[str], skip_header
         if skip_header:
             next(rows)
         for row in rows:
-            labels.append(_label(row, index, column, path, rows.line_num))
+            labels.append(_label(row, index, width, column, path, rows.line_num))
     return torch.frombuffer(labels, dtype=torch.int64) if labels else torch.empty(0, dtype=torch.int64)
 
 
-def _count_lines(path: str) -> Tuple[int, bool]:
-    """The lines of a file (a last one without a newline counts) and whether it holds a double quote."""
-    lines, has_quote, last_byte = 0, False, b"\n"
+class FileScan(NamedTuple):
+    lines: int  # a last line without a newline counts
+    has_quote: bool
+    commas_per_line_vary: bool  # whether some line has another number of commas than the first
+
+
+def _scan(path: str, np) -> FileScan:
+    """One pass over the bytes: lines, quotes, and whether every line has as many commas as the first."""
+    lines, has_quote, last_byte, varies = 0, False, b"\n", False
+    first_commas, commas_in_line = None, 0  # commas of the first line; of the line running across chunks
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(SCAN_CHUNK_BYTES), b""):
             lines += chunk.count(b"\n")
             has_quote = has_quote or b'"' in chunk
             last_byte = chunk[-1:]
-    return lines + (last_byte != b"\n"), has_quote
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            newlines = np.flatnonzero(data == ord("\n"))
+            commas_before = np.cumsum(data == ord(","))
+            # Commas per line ended in this chunk: differences of the running count at the newlines.
+            ends = commas_before[newlines] if newlines.size else commas_before[:0]
+            per_line = np.diff(ends, prepend=0)
+            if per_line.size:
+                per_line[0] += commas_in_line
+                if first_commas is None:
+                    first_commas = int(per_line[0])
+                varies = varies or bool((per_line != first_commas).any())
+                commas_in_line = int(commas_before[-1] - ends[-1])
+            else:
+                commas_in_line += int(commas_before[-1])
+    if last_byte != b"\n":
+        varies = varies or (first_commas is not None and commas_in_line != first_commas)
+    return FileScan(lines + (last_byte != b"\n"), has_quote, varies)
 
 
 def _read_column_fast(path: str, index: int, column: Optional[str], skip_header: bool) -> Optional[torch.Tensor]:
@@ -173,10 +216,11 @@ def _read_column_fast(path: str, index: int, column: Optional[str], skip_header:
     np.loadtxt reads 10^7 labels in well under a second into one int64 array
     (a list of Python ints took 56 times the file's size), and its integers are
     as strict as _label's: sign, ASCII digits, surrounding whitespace, int64 range.
-    But it skips blank lines and quotes differently from the csv module, so it
-    runs only on files without quotes and must return exactly one value for
-    every line; anything else goes to the exact reader, which either reads the
-    same labels or names the line at fault.
+    But it skips blank lines and quotes differently from the csv module, and
+    reads only the column asked for, so it runs only on files without quotes
+    whose lines all have as many fields as the first, and must return exactly
+    one value for every line; anything else goes to the exact reader, which
+    either reads the same labels or names the line at fault.
     """
     try:
         import numpy as np
@@ -184,9 +228,10 @@ def _read_column_fast(path: str, index: int, column: Optional[str], skip_header:
         return None
     if np.lib.NumpyVersion(np.__version__) < "1.23.0":  # the C parser and its quotechar came in 1.23
         return None
-    lines, has_quote = _count_lines(path)
-    if has_quote:
+    scan = _scan(path, np)
+    if scan.has_quote or scan.commas_per_line_vary:
         return None
+    lines = scan.lines
     try:
         with warnings.catch_warnings():
             # numpy 1.23-1.26 read "1.5" as 1 with a DeprecationWarning; a body with no lines warns too.
@@ -218,7 +263,7 @@ def _load_csv(path: str, column: Optional[str], header: Optional[bool]) -> Label
     first_cells = _cells(first_row)
     if column is not None:
         if column not in first_cells:
-            raise InputError(f"{path}: no column {column!r} in the header (columns: {', '.join(first_cells)})")
+            raise InputError(f"{path}: no column {_quoted(column)} in the header (columns: {_columns(first_cells)})")
         if first_cells.count(column) > 1:
             raise InputError(f"{path}: the header has {first_cells.count(column)} columns named {column!r}")
         index, skip_header = first_cells.index(column), True
@@ -226,13 +271,12 @@ def _load_csv(path: str, column: Optional[str], header: Optional[bool]) -> Label
         if len(first_cells) != 1:
             raise InputError(f"{path}: the file has {len(first_cells)} columns; choose one with --column NAME")
         index = 0
-        # A header is a name; a first line that is a number, or blank, is read
-        # (and checked) as a label. Only --header skips a header that is a number.
-        text = first_cells[0]
-        skip_header = header if header is not None else bool(text) and not NUMBER_TEXT.fullmatch(text)
+        # A header is a name; any other first line is read (and checked) as a
+        # label. Only --header skips a header that is not a name.
+        skip_header = header if header is not None else is_header_name(first_cells[0])
     labels = _read_column_fast(path, index, column, skip_header)
     if labels is None:
-        labels = _read_column_exact(path, index, column, skip_header)
+        labels = _read_column_exact(path, index, len(first_cells), column, skip_header)
     if labels.numel() == 0:
         raise InputError(f"{path}: the file has no labels")
     return LabelFile(labels, first_cells[index] if skip_header else None)
@@ -318,7 +362,7 @@ def load_labels(path: str, column: Optional[str] = None, header: Optional[bool] 
 
     ``column`` and ``header`` apply to .csv/.txt files: the column to read (by
     its header name) and whether the first line of a one-column file is a
-    header (None: when it is not a number).
+    header (None: when it is a name, see is_header_name).
     """
     extension = os.path.splitext(path)[1].lower()
     if extension not in (".npy", ".pt", ".csv", ".txt"):
@@ -326,6 +370,13 @@ def load_labels(path: str, column: Optional[str] = None, header: Optional[bool] 
     if os.path.isdir(path):
         raise InputError(f"{path}: is a directory, not a file of labels")
     if not os.path.exists(path):
+        try:
+            os.stat(path)
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise InputError(f"{path}: a loop of symbolic links, which reaches no file") from None
+        if os.path.islink(path):
+            raise InputError(f"{path}: a broken symbolic link (to {os.readlink(path)!r}, which does not exist)")
         raise InputError(f"{path}: no such file")
     if not os.path.isfile(path):
         # A pipe or device: the CSV reader reads a file more than once.
@@ -443,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--header",
         dest="header",
         action="store_true",
-        help="the first line of a one-column .csv/.txt file is a header, even a number (default: when it is not a number)",
+        help="the first line of a one-column .csv/.txt file is a header, even a number (default: when it is a name)",
     )
     header_options.add_argument(
         "--no-header",

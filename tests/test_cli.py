@@ -519,6 +519,84 @@ def test_bad_label_names_its_line(tmp_path, bad, phrase, header):
     assert bad[:20] in message and len(message) < 200  # a 5000-digit cell is shown shortened
 
 
+FIRST_LINE_NON_NAMES = [case for case in BAD_LABELS if case[0] != "cat"] + [  # "cat" is a name: a header
+    # The tokens that were taken as headers, and their neighbours.
+    ("0b1", "is not an integer label"),
+    ("0o7", "is not an integer label"),
+    ("+-1", "is not an integer label"),
+    ("-", "is not an integer label"),
+    ("\uff11", "is not an integer label"),  # a fullwidth 1
+    (".", "is not an integer label"),
+    ("#id", "is not an integer label"),
+    ("1cluster", "is not an integer label"),
+    ("-cluster", "is not an integer label"),
+    ("inf", "is a float"),
+    ("Infinity", "is a float"),
+]
+
+
+@pytest.mark.parametrize("bad, phrase", FIRST_LINE_NON_NAMES)
+def test_a_first_line_that_is_not_a_name_is_a_label_like_any_other(tmp_path, bad, phrase):
+    # The same grammar on every line: what is refused on line 5 is refused on line 1, not taken as a header.
+    message = csv_error(tmp_path, bad + "\n1\n2\n")
+    assert message.startswith(f"{tmp_path / 'labels.csv'}, line 1: ") and phrase in message, message
+    if phrase == "is not an integer label":
+        assert "pass --header" in message
+    assert phrase in csv_error(tmp_path, "1\n2\n" + bad + "\n")
+    # --header still makes it a header, whatever it holds.
+    assert read_csv(tmp_path, bad + "\n1\n2\n", header=True) == ([1, 2], bad.strip() or None)
+
+
+@pytest.mark.parametrize("name", ["cluster", "_id", "k-means", "pred (v2)", "\u00c9tiquette", "\u65e5\u672c", "x1", "nano"])
+def test_a_first_line_that_is_a_name_is_a_header(tmp_path, name):
+    assert read_csv(tmp_path, f"{name}\n7\n8\n") == ([7, 8], name)
+
+
+@pytest.mark.parametrize("columns", [3, 50, 200_000])
+def test_a_missing_column_lists_a_bounded_part_of_the_header(tmp_path, columns):
+    header = ",".join(f"column_{i}" for i in range(columns))
+    message = csv_error(tmp_path, header + "\n" + ",".join("1" * columns) + "\n", column="kmeans")
+    assert f"no column 'kmeans' in the header (columns: column_0, column_1, column_2" in message
+    assert len(message) < 400
+    assert (f"({columns} columns)" in message) == (columns > cli.SHOWN_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id,k\n1,2\n2,3,4\n",  # plain: the fast reader's file
+        "id,k\n1,2\n2,3,\n",  # an empty extra field
+        'id,k\n1,2\n"2",3,4\n',  # quoted: the exact reader's file
+        "id,k\n1,2\n2,3,4",  # no newline at the end
+        "id,k\n" + "1,2\n" * 100_000 + "2,3,4\n",  # past the first chunks
+    ],
+)
+def test_a_row_with_more_fields_than_the_header_is_an_error(tmp_path, text):
+    line = text.count("\n") + (not text.endswith("\n"))
+    assert f"line {line}: the row has 3 fields but the header has 2" in csv_error(tmp_path, text, column="k")
+
+
+def test_rows_with_as_many_fields_as_the_header_in_every_chunk(tmp_path):
+    # Lines straddle the scanner's chunks; every one has the header's 2 fields.
+    text = "id,k\n" + "".join(f"{i},{i % 7}\n" for i in range(700_000))
+    assert read_csv(tmp_path, text, column="k")[0] == [i % 7 for i in range(700_000)]
+
+
+def test_symbolic_links_that_reach_no_file_are_named(tmp_path, capsys):
+    loop_a, loop_b = tmp_path / "a.csv", tmp_path / "b.csv"
+    loop_a.symlink_to(loop_b)
+    loop_b.symlink_to(loop_a)
+    dangling = tmp_path / "dangling.csv"
+    dangling.symlink_to(tmp_path / "gone.csv")
+    target = write_labels(tmp_path, "target.npy", TARGET)
+    status, out, err = run_cli(["score", str(loop_a), target], capsys)
+    assert_one_line_error(status, out, err, f"{loop_a}: a loop of symbolic links")
+    status, out, err = run_cli(["score", str(dangling), target], capsys)
+    assert_one_line_error(status, out, err, f"{dangling}: a broken symbolic link")
+    status, out, err = run_cli(["score", str(tmp_path / "absent.csv"), target], capsys)
+    assert_one_line_error(status, out, err, "absent.csv: no such file")
+
+
 @pytest.mark.parametrize("bad, phrase", BAD_LABELS)
 def test_fast_reader_accepts_no_bad_label(tmp_path, bad, phrase):
     # The fast reader must leave every file it cannot read exactly to the exact reader.
@@ -535,7 +613,7 @@ def test_fast_reader_accepts_no_bad_label(tmp_path, bad, phrase):
         ("1\n  \n2\n", None, "line 2: the label is empty"),
         ("cluster\n1\n1,2\n", None, "line 3: 2 columns in a one-column file"),
         ("id,k\n1,2\n2,\n", "k", "line 3: the label is empty"),
-        ("id,k\n1,2\n2\n", "k", "line 3: the row has no column 'k'"),
+        ("id,k\n1,2\n2\n", "k", "line 3: the row has 1 fields but the header has 2"),
         ("k,k\n1,2\n", "k", "the header has 2 columns named 'k'"),
         ("1\n2\x00\n", None, "line 2: '2\\x00' is not an integer label"),
     ],
@@ -572,17 +650,17 @@ def test_fast_and_exact_readers_agree(tmp_path):
     rng = np.random.default_rng(3)
     labels = rng.integers(-(2**63), 2**63 - 1, size=5000, endpoint=True)
     files = [
-        ("\n".join(map(str, labels)) + "\n", None, False),
-        ("cluster\n" + "\n".join(f" {value}\t" for value in labels), None, True),
-        ("id,k,x\n" + "".join(f"{i},{value},y\r\n" for i, value in enumerate(labels)), "k", True),
+        ("\n".join(map(str, labels)) + "\n", None, False, 1),
+        ("cluster\n" + "\n".join(f" {value}\t" for value in labels), None, True, 1),
+        ("id,k,x\n" + "".join(f"{i},{value},y\r\n" for i, value in enumerate(labels)), "k", True, 3),
     ]
-    for text, column, skip_header in files:
+    for text, column, skip_header, width in files:
         path = tmp_path / "labels.csv"
         path.write_text(text)
         index = 1 if column else 0
         fast = cli._read_column_fast(str(path), index, column, skip_header)
         assert fast is not None  # plain files take the fast path
-        exact = cli._read_column_exact(str(path), index, column, skip_header)
+        exact = cli._read_column_exact(str(path), index, width, column, skip_header)
         assert fast.tolist() == exact.tolist() == labels.tolist()
 
 
