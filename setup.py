@@ -1,17 +1,18 @@
 """Builds clustering_metrics._C against the LibTorch stable ABI.
 
 The extension uses only torch's stable C ABI (torch/csrc/stable, targeting
-torch 2.10 through TORCH_TARGET_VERSION) and CPython's limited API (3.10), so
-one build loads under every torch from 2.10 on and every CPython from 3.10
-on: the wheel is tagged cp310-abi3 and requires torch>=2.10. The CUDA
+the torch of csrc/TORCH_ABI_TARGET, 2.10, through TORCH_TARGET_VERSION) and
+CPython's limited API (3.10), so one build loads under every torch from that
+one on and every CPython from 3.10 on: the wheel is tagged cp310-abi3 and
+requires torch>=2.10. The CUDA
 runtime is linked statically and torch's CUDA libraries not at all, so the
 same wheel also loads under a CPU-only torch or one built for another CUDA
 major (its CUDA ops then say what they need).
 
 Install with ``pip install --no-build-isolation .`` (the build needs torch's
 headers, from the torch you have); build a wheel with
-``pip wheel --no-build-isolation --no-deps -w dist .`` (scripts/check_wheel.sh
-and scripts/torch_matrix.sh build one and test it).
+``pip wheel --no-build-isolation --no-deps -w dist .`` (scripts/torch_matrix.sh
+builds one and tests it under several torch versions).
 
 Environment switches:
   FORCE_CUDA=1      build the CUDA kernels even if torch cannot see a GPU
@@ -38,9 +39,11 @@ from torch.utils import cpp_extension
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CUDA_ARCHS = "8.0;9.0+PTX"
-# The oldest torch whose stable ABI the extension uses, and the oldest CPython
-# it supports.
-TORCH_ABI_TARGET = (2, 10)
+# The oldest torch whose stable ABI the extension uses (csrc/TORCH_ABI_TARGET,
+# which CMakeLists.txt and scripts/torch_matrix.sh read too), and the oldest
+# CPython it supports.
+with open(os.path.join(ROOT, "csrc", "TORCH_ABI_TARGET")) as _target:
+    TORCH_ABI_TARGET = tuple(int(part) for part in _target.read().strip().split("."))
 TORCH_TARGET_FLAG = f"-DTORCH_TARGET_VERSION=0x{TORCH_ABI_TARGET[0]:02x}{TORCH_ABI_TARGET[1]:02x}000000000000"
 PYTHON_LIMITED_API = "0x030a0000"
 
@@ -117,7 +120,8 @@ TORCH_CUDA_LIBRARIES = ("cudart", "c10_cuda", "torch_cuda")
 
 def extension():
     with_cuda = want_cuda()
-    sources = ["csrc/ops.cpp", "csrc/python_module.cpp"] + sorted(glob.glob("csrc/cpu/*.cpp"))
+    sources = (["csrc/ops.cpp", "csrc/python_module.cpp"] + sorted(glob.glob("csrc/host/*.cpp"))
+               + sorted(glob.glob("csrc/cpu/*.cpp")))
     cxx_flags = ["-O3", "-fvisibility=hidden", TORCH_TARGET_FLAG]
     extra = {"cxx": cxx_flags}
     include_dirs = [os.path.join(ROOT, "csrc")]

@@ -17,12 +17,12 @@ trap 'rm -rf "$SCRATCH"' EXIT
 
 # name|file|exact text|replacement
 PLANTS=(
-  "barrier removed after zeroing the shared histogram|csrc/cuda/cell_counting.cu|shared_counts[c] = 0;
+  "barrier removed after zeroing the shared histogram|csrc/cuda/dense_counting.cuh|shared_counts[c] = 0;
   simt::sync_block();|shared_counts[c] = 0;"
-  "barrier removed in the summary's block reduction|csrc/cuda/summary.cu|values[t] = mine;
+  "barrier removed in the summary's block reduction|csrc/cuda/ordered_reduction.cuh|values[t] = mine;
   simt::sync_block();|values[t] = mine;"
   "off by one at the tail of the grid-stride loop|csrc/cuda/cuda_utils.cuh|const bool valid = i < n;|const bool valid = i <= n;"
-  "wrong match_any leader|csrc/cuda/cell_counting.cu|lane) == simt::lowest_set_lane(peers)|lane) == simt::lowest_set_lane(peers) + 1"
+  "wrong match_any leader|csrc/cuda/dense_counting.cuh|lane) == simt::lowest_set_lane(peers)|lane) == simt::lowest_set_lane(peers) + 1"
 )
 
 status=0

@@ -19,7 +19,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SOURCE_DIR=$PWD
 PYTHON=${PYTHON:-python3}
-OLDEST_MINOR=10
+# The stable-ABI target (csrc/TORCH_ABI_TARGET) is the oldest torch tested.
+TORCH_ABI_TARGET=$(<csrc/TORCH_ABI_TARGET)
+OLDEST_MINOR=${TORCH_ABI_TARGET#*.}
 MODE=ci
 OUT_DIR=
 WHEEL=
@@ -58,9 +60,9 @@ if [[ -z "$WHEEL" ]]; then
   WHEEL=${WHEELS[0]}
 fi
 log "wheel: $(basename "$WHEEL")"
-"$PYTHON" - "$WHEEL" <<'PY'
+"$PYTHON" - "$WHEEL" "$TORCH_ABI_TARGET" <<'PY'
 import re, sys, zipfile
-wheel = sys.argv[1]
+wheel, target = sys.argv[1:]
 names = zipfile.ZipFile(wheel).namelist()
 libraries = [n for n in names if n.endswith(".so") or ".so." in n]
 problems = []
@@ -70,11 +72,11 @@ if libraries != ["clustering_metrics/_C.abi3.so"]:
     problems.append(f"libraries: expected only clustering_metrics/_C.abi3.so, got {libraries}")
 metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
 requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
-if "torch>=2.10" not in requires:
-    problems.append(f"Requires-Dist: expected torch>=2.10 in {requires}")
+if f"torch>={target}" not in requires:
+    problems.append(f"Requires-Dist: expected torch>={target} in {requires}")
 if problems:
     sys.exit("torch_matrix: " + "; ".join(problems))
-print("wheel checks passed: one abi3 library, torch>=2.10")
+print(f"wheel checks passed: one abi3 library, torch>={target}")
 PY
 
 # The minors pip offers, newest first; the cap of this machine's pip config

@@ -15,28 +15,26 @@ counts, through the library's C interface.
 import ctypes
 import glob
 import os
-import re
 from typing import Dict
 
 import torch
 import torch.utils.cpp_extension
 
 import clustering_metrics  # noqa: F401  (defines torch.ops.clustering_metrics, whose schemas are copied)
+from clustering_metrics import _build_info, _C
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CSRC = os.path.join(ROOT, "csrc")
 EMULATOR = os.path.join(ROOT, "tests", "emulator")
 NAMESPACE = "clustering_metrics_emulated"
-OPS = ("pair_histogram", "mutual_info_from_histogram", "mutual_info_score", "contingency_summary", "count_into_table")
 
 _library = None
 
 
 def _torch_target_flag() -> str:
-    # The stable-ABI target the package is built for (setup.py).
-    with open(os.path.join(ROOT, "setup.py")) as f:
-        major, minor = re.search(r"TORCH_ABI_TARGET = \((\d+), (\d+)\)", f.read()).groups()
-    return f"-DTORCH_TARGET_VERSION=0x{int(major):02x}{int(minor):02x}000000000000"
+    # The stable-ABI target the package was built for.
+    major, minor = (int(part) for part in _build_info.TORCH_ABI_TARGET.split("."))
+    return f"-DTORCH_TARGET_VERSION=0x{major:02x}{minor:02x}000000000000"
 
 
 def _wrappers(build_dir: str):
@@ -73,9 +71,6 @@ class Emulator:
         self._lib.cm_emulator_launch_counts(buffer, size)
         return {name: int(count) for name, count in (line.split() for line in buffer.value.decode().splitlines())}
 
-    def reset_launch_counts(self) -> None:
-        self._lib.cm_emulator_reset_launch_counts()
-
     def run_probe(self, name: str):
         """(failure message or None, the two int64 the probe kernel wrote) for a kernel of emulator_probes.cpp."""
         out = (ctypes.c_longlong * 2)()
@@ -103,7 +98,7 @@ def emulated_ops():
         build_dir = os.path.join(ROOT, "build", "emulator")
         os.makedirs(build_dir, exist_ok=True)
         definitions = torch.library.Library(NAMESPACE, "DEF")
-        for name in OPS:
+        for name in _C.OP_NAMES:
             schema = str(getattr(torch.ops.clustering_metrics, name).default._schema)
             definitions.define(schema.split("::", 1)[1])
         path = torch.utils.cpp_extension.load(
@@ -111,7 +106,7 @@ def emulated_ops():
             sources=_wrappers(build_dir)
             + [os.path.join(EMULATOR, "simt_emulator.cpp"), os.path.join(EMULATOR, "emulator_control.cpp"),
                os.path.join(EMULATOR, "emulator_probes.cpp"),
-               os.path.join(CSRC, "cpu", "expected_mutual_info.cpp")],
+               os.path.join(CSRC, "host", "expected_mutual_info.cpp")],
             extra_include_paths=[CSRC, EMULATOR],
             # -O1: the emulated kernels run fast enough, and build in a minute.
             extra_cflags=["-O1", "-DCM_EMULATE", "-fvisibility=hidden", "-Wno-unknown-pragmas", _torch_target_flag()],

@@ -7,21 +7,11 @@ import pytest
 import torch
 
 import clustering_metrics
-from clustering_metrics import _build_info, ops
+from labels import LABEL_DTYPES
+
+from clustering_metrics import _build_info, _C, ops
 from clustering_metrics.functional import mutual_info_score
 
-OP_NAMES = ("pair_histogram", "mutual_info_from_histogram", "mutual_info_score", "contingency_summary", "count_into_table")
-LABEL_DTYPES = (
-    torch.bool,
-    torch.uint8,
-    torch.int8,
-    torch.int16,
-    torch.uint16,
-    torch.int32,
-    torch.uint32,
-    torch.int64,
-    torch.uint64,
-)
 MI_RTOL = 1e-12
 MI_ATOL = 1e-15
 
@@ -33,7 +23,7 @@ def test_every_op_has_a_cuda_kernel_in_a_cuda_build():
         if os.environ.get("CLUSTERING_METRICS_REQUIRE_CUDA_BUILD") == "1":
             pytest.fail("CLUSTERING_METRICS_REQUIRE_CUDA_BUILD=1 but clustering_metrics was built without CUDA kernels.")
         pytest.skip("clustering_metrics was built without CUDA kernels")
-    for name in OP_NAMES:
+    for name in _C.OP_NAMES:
         assert torch._C._dispatch_has_kernel_for_dispatch_key(f"clustering_metrics::{name}", "CUDA"), name
 
 

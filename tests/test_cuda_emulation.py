@@ -144,7 +144,7 @@ def _check_schedule_independent(emulated_ops_, emulator, preds, target, weights=
 
 
 # (name, n, pred clusters, target clusters, value mode): one case per counting
-# path and launch shape of csrc/cuda/cell_counting.cu on the emulated device
+# path and launch shape of csrc/cuda's counting stages on the emulated device
 # (3 multiprocessors, 48 KiB of shared memory a block).
 PATH_CASES = [
     ("one sample", 1, 1, 1, "small"),

@@ -7,6 +7,13 @@
 
 namespace clustering_metrics {
 
+// The range of one side's label keys (labels.h), exact or guessed.
+struct KeyRange {
+  uint64_t min_key = 0;
+  uint64_t max_key = 0;
+  CM_HOST_DEVICE uint64_t span() const { return max_key - min_key; }
+};
+
 // A side whose labels span at most this many consecutive values is indexed
 // directly by (key - min_key); wider sides are compacted to ranks first. The
 // limit keeps the per-label marginal array within the input's size, or

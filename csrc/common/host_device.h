@@ -1,7 +1,8 @@
 // Macros and types shared by host and device code. Everything under
 // csrc/common is header-only and free of torch types, so the CPU kernels, the
 // CUDA kernels and the host emulator of the CUDA kernels compile the same
-// maths and produce the same numbers.
+// maths and produce the same numbers. (Host code that both backends share
+// and that uses torch's types lives in csrc/host.)
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,5 @@
 namespace clustering_metrics {
 
 using u128 = unsigned __int128;
-using i128 = __int128;
 
 }  // namespace clustering_metrics

@@ -30,13 +30,20 @@ struct BoolByte {
   uint8_t byte;
 
   CM_HOST_DEVICE bool operator<(BoolByte other) const { return (byte != 0) < (other.byte != 0); }
+  CM_HOST_DEVICE bool operator>(BoolByte other) const { return other < *this; }
 };
 
 CM_HOST_DEVICE uint64_t label_to_key(BoolByte value) { return value.byte != 0; }
 
-// The type a label of dtype T is read as.
+// The type a label of dtype T is read as by kernels that compare labels.
 template <typename T>
 using LabelStorage = std::conditional_t<std::is_same<T, bool>::value, BoolByte, T>;
+
+// The unsigned integer of a label's width (T a dtype or its LabelStorage),
+// for kernels that read, hash or subtract labels as raw bits.
+template <typename T>
+using RawBits = std::make_unsigned_t<
+    std::conditional_t<std::is_same<T, bool>::value || std::is_same<T, BoolByte>::value, uint8_t, T>>;
 
 template <typename T>
 CM_HOST_DEVICE T key_to_label(uint64_t key) {

@@ -1,9 +1,8 @@
 // count_into_table on the CPU: one pass adding each sample to its slot of the
 // caller's table (common/bounded_table.h). Labels are read through their
 // strides, so an expanded or strided input is never copied.
-#include "bounded_counting.h"
-
-#include "../common/dispatch.h"
+#include "../host/dispatch.h"
+#include "pipeline.h"
 
 namespace clustering_metrics::cpu {
 

@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <type_traits>
 
-#include "../common/checks.h"
+#include "../host/checks.h"
 #include "../common/counting_plan.h"
-#include "../common/dispatch.h"
+#include "../host/dispatch.h"
 #include "dense_counting.h"
 #include "key_range.h"
 #include "label_ranking.h"

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "../common/checks.h"
-#include "../common/dispatch.h"
+#include "../host/checks.h"
+#include "../host/dispatch.h"
 #include "../common/labels.h"
 #include "pipeline.h"
 

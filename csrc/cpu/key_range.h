@@ -6,16 +6,22 @@
 #include <cstdint>
 #include <vector>
 
+#include "../common/counting_plan.h"
 #include "../common/labels.h"
-#include "parallel.h"
+#include "../host/parallel.h"
 
 namespace clustering_metrics::cpu {
 
-struct KeyRange {
-  uint64_t min_key;
-  uint64_t max_key;
-  uint64_t span() const { return max_key - min_key; }
-};
+// The strided sample that guesses a side's range and its labels: about
+// kSamples samples spread evenly, and the last one.
+constexpr int64_t kSamples = 4096;
+
+template <typename F>
+void for_each_sampled(int64_t n, F&& fn) {
+  const int64_t stride = std::max<int64_t>(1, n / kSamples);
+  for (int64_t i = 0; i < n; i += stride) fn(i);
+  fn(n - 1);
+}
 
 template <typename S>
 KeyRange key_range(const S* data, int64_t n) {
@@ -42,15 +48,13 @@ KeyRange key_range(const S* data, int64_t n) {
 // true range, which is all a direct index needs (counting checks every id).
 template <typename S>
 KeyRange sampled_key_range(const S* data, int64_t n) {
-  constexpr int64_t kSamples = 4096;
-  const int64_t stride = std::max<int64_t>(1, n / kSamples);
-  S lo = data[n - 1], hi = data[n - 1];
-  for (int64_t i = 0; i < n; i += stride) {
+  S lo = data[0], hi = data[0];
+  for_each_sampled(n, [&](int64_t i) {
     lo = std::min(lo, data[i]);
     hi = std::max(hi, data[i]);
-  }
+  });
   KeyRange range{label_to_key(lo), label_to_key(hi)};
-  if (stride == 1) return range;
+  if (n <= kSamples) return range;
   const uint64_t margin = range.span() / 64 + 2;
   range.min_key = range.min_key > margin ? range.min_key - margin : 0;
   range.max_key = range.max_key < UINT64_MAX - margin ? range.max_key + margin : UINT64_MAX;

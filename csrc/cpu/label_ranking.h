@@ -11,7 +11,6 @@
 #include "../common/counting_plan.h"
 #include "../common/labels.h"
 #include "key_range.h"
-#include "parallel.h"
 #include "pipeline.h"
 #include "radix_sort.h"
 
@@ -130,22 +129,15 @@ struct SampledIds {
   void prefetch(int64_t i) const { __builtin_prefetch(data + i, /*rw=*/0, /*locality=*/3); }
 };
 
-// The raw bits of a label type (bool sides always index directly).
-template <typename S>
-using RawBits = std::make_unsigned_t<std::conditional_t<std::is_same<S, BoolByte>::value, uint8_t, S>>;
-
 // The distinct labels of the strided sample that sampled_key_range reads,
 // when there are at most SampledLabels::kMaxLabels of them; else none.
 template <typename S>
 bool sample_distinct_labels(const S* data, int64_t n, std::vector<uint64_t>& keys, std::vector<uint64_t>& raw) {
   using U = RawBits<S>;
-  constexpr int64_t kSamples = 4096;
-  const int64_t stride = std::max<int64_t>(1, n / kSamples);
   std::vector<std::pair<uint64_t, uint64_t>> seen;
-  for (int64_t i = 0; i < n; i += stride) {
+  for_each_sampled(n, [&](int64_t i) {
     seen.emplace_back(label_to_key(data[i]), static_cast<uint64_t>(reinterpret_cast<const U*>(data)[i]));
-  }
-  seen.emplace_back(label_to_key(data[n - 1]), static_cast<uint64_t>(reinterpret_cast<const U*>(data)[n - 1]));
+  });
   std::sort(seen.begin(), seen.end());
   seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
   if (static_cast<int64_t>(seen.size()) > SampledLabels::kMaxLabels) return false;
@@ -234,28 +226,25 @@ void rank_by_sorting(const S* data, int64_t n, const KeyRange& range, Id* ids, L
   const uint64_t min_key = range.min_key;
   Array<uint64_t> keys(n);  // bucketed key offsets
   Array<Id> samples(n);     // and their sample indices
-
-  Chunks chunks(n);
-  std::vector<int64_t> offsets(chunks.count * num_buckets, 0);
-  chunks.run([&](int64_t c, int64_t begin, int64_t end) {
-    int64_t* histogram = offsets.data() + c * num_buckets;
-    for (int64_t i = begin; i < end; ++i) ++histogram[(label_to_key(data[i]) - min_key) >> low_bits];
-  });
-  const std::vector<int64_t> bucket_begin = bucket_starts(offsets, chunks.count, num_buckets, n);
-  chunks.run([&](int64_t c, int64_t begin, int64_t end) {
-    int64_t* next = offsets.data() + c * num_buckets;
-    for (int64_t i = begin; i < end; ++i) {
-      const uint64_t key = label_to_key(data[i]) - min_key;
-      const int64_t dst = next[key >> low_bits]++;
-      keys[dst] = key;
-      samples[dst] = static_cast<Id>(i);
-    }
-  });
+  const std::vector<int64_t> bucket_begin = *scatter_into_buckets(
+      n, num_buckets,
+      [&](int64_t begin, int64_t end, int64_t* counts) {
+        for (int64_t i = begin; i < end; ++i) ++counts[(label_to_key(data[i]) - min_key) >> low_bits];
+        return true;
+      },
+      [&](int64_t begin, int64_t end, int64_t* next) {
+        for (int64_t i = begin; i < end; ++i) {
+          const uint64_t key = label_to_key(data[i]) - min_key;
+          const int64_t dst = next[key >> low_bits]++;
+          keys[dst] = key;
+          samples[dst] = static_cast<Id>(i);
+        }
+      });
 
   // Sort each bucket and count its distinct keys; then, from the ranks that
   // precede each bucket, write every sample's rank.
   std::vector<int64_t> distinct_in_bucket(num_buckets + 1, 0);
-  parallel_for(0, num_buckets, 1, [&](int64_t first, int64_t last) {
+  parallel_for(0, num_buckets, grain_for(num_buckets, n), [&](int64_t first, int64_t last) {
     int64_t largest = 0;
     for (int64_t b = first; b < last; ++b) largest = std::max(largest, bucket_begin[b + 1] - bucket_begin[b]);
     std::vector<uint64_t> key_scratch(largest);
@@ -273,7 +262,7 @@ void rank_by_sorting(const S* data, int64_t n, const KeyRange& range, Id* ids, L
   for (int64_t b = 0; b < num_buckets; ++b) distinct_in_bucket[b + 1] += distinct_in_bucket[b];
   index.size = distinct_in_bucket[num_buckets];
   if (keep_keys) index.sorted_keys.resize(index.size);
-  parallel_for(0, num_buckets, 1, [&](int64_t first, int64_t last) {
+  parallel_for(0, num_buckets, grain_for(num_buckets, n), [&](int64_t first, int64_t last) {
     for (int64_t b = first; b < last; ++b) {
       int64_t rank = distinct_in_bucket[b] - 1;
       for (int64_t i = bucket_begin[b]; i < bucket_begin[b + 1]; ++i) {

@@ -22,7 +22,7 @@
 
 #include "../common/compensated_sum.h"
 #include "../common/information_terms.h"
-#include "count_tally.h"
+#include "../host/count_tally.h"
 #include "pipeline.h"
 
 namespace clustering_metrics::cpu {
@@ -42,7 +42,7 @@ double exact_mutual_info(const CellList& cells, const Summary& summary, int64_t 
   const Totals& col_totals = summary.col_totals;
   const int64_t total = summary.total;
   std::vector<BlockSum> block_sums(num_blocks);
-  parallel_for(0, num_blocks, 1, [&](int64_t first, int64_t last) {
+  parallel_for(0, num_blocks, grain_for(num_blocks, nnz), [&](int64_t first, int64_t last) {
     for (int64_t block = first; block < last; ++block) {
       BlockSum sum;
       for_each_cell(cells.keys, static_cast<uint64_t>(cols), block * kTermBlock,

@@ -6,11 +6,10 @@
 #include <cmath>
 #include <limits>
 
-#include "../common/checks.h"
+#include "../host/checks.h"
 #include "../common/summary.h"
 #include "../host/expanded_inputs.h"
-#include "bounded_counting.h"
-#include "expected_mutual_info.h"
+#include "../host/expected_mutual_info.h"
 #include "pipeline.h"
 
 namespace clustering_metrics::cpu {
@@ -77,28 +76,28 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> contingency_summary_cpu(Tensor preds,
   check_label_pair(preds, target, "preds", "target");
   if (counts.has_value()) check_counts(*counts, preds, "counts");
   CountedCells cells = count_compact(preds, target, counts);
-  Summary summary = summarize(cells);
+  const Summary summary = summarize(cells);
+  SummaryValues values;
+  values.total = summary.total;
+  values.num_cells = summary.num_cells;
+  values.num_pred_clusters = summary.num_pred_clusters;
+  values.num_target_clusters = summary.num_target_clusters;
+  values.pairs = summary.pairs;
+  values.entropy_pred = summary.entropy_pred;
+  values.entropy_target = summary.entropy_target;
+  values.cells_n_log_n = static_cast<double>(summary.cells_n_log_n);
+  values.pred_n_log_n = static_cast<double>(summary.pred_n_log_n);
+  values.target_n_log_n = static_cast<double>(summary.target_n_log_n);
+  values.expected_mutual_info = with_expected_mutual_info
+                                    ? expected_mutual_info(summary.row_tally, summary.col_tally, summary.total)
+                                    : std::numeric_limits<double>::quiet_NaN();
+  // The adjusted MI's numerator is MI - EMI: the MI is then accurate relative to that too.
+  values.mutual_info = mutual_info(cells, summary, with_expected_mutual_info ? values.expected_mutual_info : 0.0);
+  cells = CountedCells{};  // the outputs need only the summary
   Tensor integers = torch::stable::empty({kNumSummaryIntegers}, ScalarType::Long);
   Tensor reals = torch::stable::empty({kNumSummaryReals}, ScalarType::Double);
-  int64_t* ints = static_cast<int64_t*>(integers.mutable_data_ptr());
-  double* values = static_cast<double*>(reals.mutable_data_ptr());
-  std::fill(ints, ints + kNumSummaryIntegers, 0);
-  std::fill(values, values + kNumSummaryReals, 0.0);
-  ints[kNumSamples] = summary.total;
-  ints[kNumCells] = summary.num_cells;
-  ints[kNumPredClusters] = summary.num_pred_clusters;
-  ints[kNumTargetClusters] = summary.num_target_clusters;
-  write_pair_counts(summary.total, summary.pairs, ints, values);
-  double emi = std::numeric_limits<double>::quiet_NaN();
-  if (with_expected_mutual_info) emi = expected_mutual_info(summary.row_tally, summary.col_tally, summary.total);
-  values[kExpectedMutualInfo] = emi;
-  values[kMutualInfo] = mutual_info(cells, summary, with_expected_mutual_info ? emi : 0.0);
-  cells = CountedCells{};  // the outputs need only the summary
-  values[kEntropyPred] = summary.entropy_pred;
-  values[kEntropyTarget] = summary.entropy_target;
-  values[kCellsNLogN] = static_cast<double>(summary.cells_n_log_n);
-  values[kPredNLogN] = static_cast<double>(summary.pred_n_log_n);
-  values[kTargetNLogN] = static_cast<double>(summary.target_n_log_n);
+  write_summary_slots(values, static_cast<int64_t*>(integers.mutable_data_ptr()),
+                      static_cast<double*>(reals.mutable_data_ptr()));
   return {nonzero_totals(summary.row_totals, summary.num_pred_clusters),
           nonzero_totals(summary.col_totals, summary.num_target_clusters), integers, reals};
 }

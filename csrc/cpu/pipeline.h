@@ -1,13 +1,18 @@
-// The CPU pipeline, stage by stage:
+// The CPU pipeline. Its stages, their types and their names are those of
+// the CUDA pipeline (cuda/pipeline.cuh), a stage per file of the same stem
+// (docs/architecture.md has the floor plan):
 //
-//   labels --count_pair_cells--> CountedCells --summarize--> Summary --+--> mutual_info
-//                                     |                               +--> expected_mutual_info (expected_mutual_info.h)
-//                                     +--histogram_of--> (pred labels, target labels, counts)
+//   labels --count_pair_cells--> CountedCells --summarize--> Summary --mutual_info--> MI
+//            (cell_counting)         |           (summary)      |      (mutual_info)
+//              key_range             |                          +--expected_mutual_info (host/)
+//              label_ranking         +--histogram_of--> (pred labels, target labels, counts)
+//              dense_counting             (histogram)
+//              sorted_counting
 //
-// count_pair_cells (cell_counting.cpp) chooses the counting path; the stages
-// it runs live in key_range.h, label_ranking.h, dense_counting.h and
-// sorted_counting.h. The CUDA pipeline (cuda/pipeline.cuh) has the same
-// stages under the same names.
+//   labels --count_into_table--> the caller's dense table (bounded_counting)
+//
+// The ops (ops_cpu.cpp) run them after host/expanded_inputs.h has rewritten
+// inputs of stride 0.
 #pragma once
 
 #include <cstdint>
@@ -15,11 +20,12 @@
 #include <tuple>
 #include <vector>
 
-#include "../common/checks.h"
+#include "../common/bounded_table.h"
 #include "../common/host_device.h"
 #include "../common/summary.h"
-#include "count_tally.h"
-#include "parallel.h"
+#include "../host/checks.h"
+#include "../host/count_tally.h"
+#include "../host/parallel.h"
 
 namespace clustering_metrics::cpu {
 
@@ -29,7 +35,7 @@ struct LabelIndex {
   uint64_t min_key = 0;
   int64_t size = 0;                   // number of ids
   std::vector<uint64_t> sorted_keys;  // the distinct keys, when ranked and kept
-  bool ranked = false;
+  bool ranked = false;                // ids are ranks, not key - min_key
 
   // Needs the sorted keys of a ranked side (count_pair_cells' keep_labels).
   uint64_t key_of(uint64_t id) const { return ranked ? sorted_keys[id] : min_key + id; }
@@ -116,6 +122,11 @@ void for_each_cell(const uint64_t* keys, uint64_t cols, int64_t begin, int64_t e
 }
 
 // ---------------------------------------------------------------- stages
+
+// count_into_table: adds every sample to its slot of the caller's table
+// (common/bounded_table.h), reading labels through their strides; the
+// arguments are checked.
+void count_into_table(const Tensor& preds, const Tensor& target, Tensor& table, BoundedTable bounded);
 
 // weights, when given, are non-negative int64 multiplicities per sample.
 // keep_labels keeps what histogram_of needs to write the labels back out.

@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <vector>
+
+#include "../host/parallel.h"
 
 namespace clustering_metrics::cpu {
 
@@ -76,6 +79,29 @@ inline std::vector<int64_t> bucket_starts(std::vector<int64_t>& offsets, int64_t
     }
   }
   starts[num_buckets] = n;
+  return starts;
+}
+
+// A most-significant-digit scatter of items [0, n) into num_buckets buckets,
+// in two passes over chunks of the items: count(begin, end, counts) adds
+// each item's bucket to its chunk's counts, or returns false to stop;
+// scatter(begin, end, next) writes each item to position next[bucket]++.
+// Items keep their order within a bucket. Returns each bucket's start (and
+// n last), or nothing when a count stopped (nothing is scattered then). The
+// buckets are then small enough to sort in cache, one by one: two passes
+// over memory instead of one per radix digit.
+template <typename Count, typename Scatter>
+std::optional<std::vector<int64_t>> scatter_into_buckets(int64_t n, int64_t num_buckets, Count&& count,
+                                                         Scatter&& scatter) {
+  const Chunks chunks(n);
+  std::vector<int64_t> offsets(chunks.count * num_buckets, 0);
+  std::vector<char> stopped(chunks.count, 0);
+  chunks.run([&](int64_t c, int64_t begin, int64_t end) {
+    stopped[c] = !count(begin, end, offsets.data() + c * num_buckets);
+  });
+  if (any_set(stopped)) return std::nullopt;
+  std::vector<int64_t> starts = bucket_starts(offsets, chunks.count, num_buckets, n);
+  chunks.run([&](int64_t c, int64_t begin, int64_t end) { scatter(begin, end, offsets.data() + c * num_buckets); });
   return starts;
 }
 

@@ -60,11 +60,4 @@ bool for_each_sample_cell(PredIds pred_id, TargetIds target_id, uint64_t num_pre
   return true;
 }
 
-inline bool any_set(const std::vector<char>& flags) {
-  for (char f : flags) {
-    if (f != 0) return true;
-  }
-  return false;
-}
-
 }  // namespace clustering_metrics::cpu

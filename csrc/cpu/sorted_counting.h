@@ -20,12 +20,12 @@ namespace clustering_metrics::cpu {
 std::vector<int64_t> collapse_buckets(uint64_t* bucketed, int64_t* bucketed_weights, int64_t* run_counts,
                                       const std::vector<int64_t>& bucket_begin, int low_bits);
 
-// Counts by sorting one pair key per sample: a most-significant-digit
-// scatter into buckets of a few thousand keys, then an in-cache sort of each
-// bucket, whose runs become cells. Two passes over memory instead of one per
-// radix digit. The cells are written over the bucket's own storage and then
-// packed, so the peak is two keys (plus one weight) per sample. Returns
-// false, counting nothing, when an id falls outside the index sizes.
+// Counts by sorting one pair key per sample: a scatter into buckets of a few
+// thousand keys (scatter_into_buckets), then an in-cache sort of each
+// bucket, whose runs become cells. The cells are written over the bucket's
+// own storage and then packed, so the peak is two keys (plus one weight) per
+// sample. Returns false, counting nothing, when an id falls outside the
+// index sizes.
 template <typename PredIds, typename TargetIds>
 bool count_sorted(PredIds pred_id, TargetIds target_id, const int64_t* weights, int64_t n, uint64_t num_pred_ids,
                   uint64_t num_target_ids, int key_bits, CellList& cells) {
@@ -39,27 +39,24 @@ bool count_sorted(PredIds pred_id, TargetIds target_id, const int64_t* weights, 
   if (weights != nullptr) weight_storage = Array<int64_t>(n);
   int64_t* bucketed_weights = weights != nullptr ? weight_storage.data() : nullptr;
 
-  Chunks chunks(n);
-  std::vector<int64_t> offsets(chunks.count * num_buckets, 0);
-  std::vector<char> out_of_range(chunks.count, 0);
-  chunks.run([&](int64_t c, int64_t begin, int64_t end) {
-    int64_t* hist = offsets.data() + c * num_buckets;
-    out_of_range[c] = !for_each_sample_cell(pred_id, target_id, num_pred_ids, num_target_ids, begin, end,
-                                            [&](int64_t i, uint64_t key) {
-                                              keys[i] = key;
-                                              ++hist[key >> low_bits];
-                                            });
-  });
-  if (any_set(out_of_range)) return false;
-  const std::vector<int64_t> bucket_begin = bucket_starts(offsets, chunks.count, num_buckets, n);
-  chunks.run([&](int64_t c, int64_t begin, int64_t end) {
-    int64_t* next = offsets.data() + c * num_buckets;
-    for (int64_t i = begin; i < end; ++i) {
-      const int64_t dst = next[keys[i] >> low_bits]++;
-      bucketed[dst] = keys[i];
-      if (weights != nullptr) bucketed_weights[dst] = weights[i];
-    }
-  });
+  const std::optional<std::vector<int64_t>> scattered = scatter_into_buckets(
+      n, num_buckets,
+      [&](int64_t begin, int64_t end, int64_t* counts) {
+        return for_each_sample_cell(pred_id, target_id, num_pred_ids, num_target_ids, begin, end,
+                                    [&](int64_t i, uint64_t key) {
+                                      keys[i] = key;
+                                      ++counts[key >> low_bits];
+                                    });
+      },
+      [&](int64_t begin, int64_t end, int64_t* next) {
+        for (int64_t i = begin; i < end; ++i) {
+          const int64_t dst = next[keys[i] >> low_bits]++;
+          bucketed[dst] = keys[i];
+          if (weights != nullptr) bucketed_weights[dst] = weights[i];
+        }
+      });
+  if (!scattered) return false;
+  const std::vector<int64_t>& bucket_begin = *scattered;
 
   // Run counts go over the (now free) first half of the storage.
   int64_t* run_counts = storage.data();

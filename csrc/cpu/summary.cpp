@@ -5,7 +5,7 @@
 #include <array>
 
 #include "../common/information_terms.h"
-#include "count_tally.h"
+#include "../host/count_tally.h"
 #include "pipeline.h"
 
 namespace clustering_metrics::cpu {

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "../common/checks.h"
+#include "../host/checks.h"
 #include "../common/host_device.h"
 #include "../simt/simt.h"
 #include "runtime.cuh"

@@ -10,10 +10,10 @@
 #include <cmath>
 #include <vector>
 
-#include "../common/checks.h"
 #include "../common/summary.h"
-#include "../cpu/expected_mutual_info.h"
+#include "../host/checks.h"
 #include "../host/expanded_inputs.h"
+#include "../host/expected_mutual_info.h"
 #include "cuda_utils.cuh"
 #include "pipeline.cuh"
 
@@ -33,13 +33,14 @@ void check_not_capturing(const char* op) {
 
 std::tuple<Tensor, Tensor, Tensor> histogram_of_input(const Tensor& preds, const Tensor& target,
                                                       const std::optional<Tensor>& weights) {
-  return histogram_of(count_pair_cells(preds, target, weights), preds.scalar_type(), target.scalar_type());
+  return histogram_of(count_pair_cells(preds, target, weights, /*keep_labels=*/true), preds.scalar_type(),
+                      target.scalar_type());
 }
 
 // The cells of the input, with expanded (stride-0) sides rewritten compactly.
-PairCells count_compact(const Tensor& preds, const Tensor& target, const std::optional<Tensor>& weights) {
+CountedCells count_compact(const Tensor& preds, const Tensor& target, const std::optional<Tensor>& weights) {
   const CountingInput input = without_repeats(CountingInput{preds, target, weights}, histogram_of_input);
-  return count_pair_cells(input.preds, input.target, input.weights);
+  return count_pair_cells(input.preds, input.target, input.weights, /*keep_labels=*/false);
 }
 
 std::tuple<Tensor, Tensor, Tensor> pair_histogram_cuda(const Tensor& preds, const Tensor& target,
@@ -52,10 +53,11 @@ std::tuple<Tensor, Tensor, Tensor> pair_histogram_cuda(const Tensor& preds, cons
   return histogram_of_input(input.preds, input.target, input.weights);
 }
 
-// A 0-dim float64 tensor of the summary's MI, on the device.
-Tensor mutual_info_of(const PairCells& cells) {
-  const Summary summary = summarize(cells);
-  Tensor mi = torch::stable::empty({}, ScalarType::Double, std::nullopt, cells.keys.device());
+// A 0-dim float64 tensor of the MI, on the device.
+Tensor mutual_info_of(const CountedCells& cells) {
+  Summary summary = summarize(cells);
+  mutual_info(cells, summary);
+  Tensor mi = torch::stable::empty({}, ScalarType::Double, std::nullopt, cells.listed.keys.device());
   copy_on_device(mi.mutable_data_ptr(), cdata_of<double>(summary.reals) + kMutualInfo, sizeof(double));
   return mi;
 }
@@ -75,10 +77,10 @@ Tensor mutual_info_score_cuda(const Tensor& preds, const Tensor& target) {
   return mutual_info_of(count_compact(preds, target, std::nullopt));
 }
 
-cpu::CountTally tally_on_host(const Tensor& totals) {
+CountTally tally_on_host(const Tensor& totals) {
   std::vector<int64_t> host(totals.numel());
   copy_to_host(host.data(), cdata_of<int64_t>(totals), host.size() * sizeof(int64_t));
-  cpu::CountTally tally;
+  CountTally tally;
   tally.add(host.data(), static_cast<int64_t>(host.size()));
   return tally;
 }
@@ -93,12 +95,13 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> contingency_summary_cuda(const Tensor
   if (counts.has_value()) check_counts(*counts, preds, "counts");
   const DeviceGuard device_guard(preds.get_device_index());
   check_not_capturing("contingency_summary");
-  const PairCells cells = count_compact(preds, target, counts);
-  const Summary summary = summarize(cells);
+  const CountedCells cells = count_compact(preds, target, counts);
+  Summary summary = summarize(cells);
+  mutual_info(cells, summary);
   Tensor pred_totals = nonzero_entries(summary.row_totals);
   Tensor target_totals = nonzero_entries(summary.col_totals);
   if (with_expected_mutual_info) {
-    const double emi = cpu::expected_mutual_info(tally_on_host(pred_totals), tally_on_host(target_totals), cells.total);
+    const double emi = expected_mutual_info(tally_on_host(pred_totals), tally_on_host(target_totals), cells.total);
     copy_to_device(data_of<double>(summary.reals) + kExpectedMutualInfo, &emi, sizeof(emi));
   }
   return {pred_totals, target_totals, summary.integers, summary.reals};

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string>
 
-#include "../common/checks.h"
+#include "../host/checks.h"
 #include "../simt/simt.h"
 
 #if !defined(CM_EMULATE)

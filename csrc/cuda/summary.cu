@@ -1,39 +1,29 @@
-// The contingency summary on the GPU: cluster totals, pair counts, entropies
-// and the exact-form MI of counted cells.
+// Stage 4: the contingency summary on the GPU: cluster totals, pair counts,
+// entropies and sums of n log n of counted cells; the MI is its own stage
+// (mutual_info.cu), the EMI is added by the op from the host.
 //
 // Totals are exact int64 sums (integer atomics commute), and pair counts
-// exact 128-bit sums. The floating-point sums have a fixed shape that depends
-// only on the number of items: one block per kTermBlock items, a fixed
-// thread stride inside it, a fixed-order tree over the threads, then one
-// block that folds the block sums in order. No floating-point atomics, so
-// the result is the same bits on every run. The kernels are written against
-// the portability layer (simt/simt.h), so that they also run in the
-// emulator.
+// exact 128-bit sums. The floating-point sums are ordered reductions
+// (ordered_reduction.cuh), the same bits on every run.
 #include <cmath>
 
 #include "../common/compensated_sum.h"
 #include "../common/exact_arithmetic.h"
 #include "../common/information_terms.h"
 #include "../common/summary.h"
-#include "cuda_utils.cuh"
+#include "ordered_reduction.cuh"
 #include "pipeline.cuh"
 
 namespace clustering_metrics::cuda {
 namespace {
 
-constexpr int kTermThreads = 256;
-
 // What a block of cells contributes.
 struct CellSums {
-  CompensatedSum<double> mi_terms;   // sum of mu phi(x)
-  CompensatedSum<double> n_log_n;    // sum of n log n
-  u128 sum_of_expected = 0;          // sum of a b
-  u128 pairs = 0;                    // sum of C(n, 2)
+  CompensatedSum<double> n_log_n;  // sum of n log n
+  u128 pairs = 0;                  // sum of C(n, 2)
 
   CM_DEVICE void add(const CellSums& other) {
-    mi_terms.add(other.mi_terms);
     n_log_n.add(other.n_log_n);
-    sum_of_expected += other.sum_of_expected;
     pairs += other.pairs;
   }
 };
@@ -55,27 +45,6 @@ struct TotalSums {
 
 CM_DEVICE double n_log_n(int64_t v) { return v > 1 ? static_cast<double>(v) * log(static_cast<double>(v)) : 0.0; }
 
-// Folds the block's per-thread values pairwise in a fixed order; every
-// thread of the block must call it.
-template <typename T>
-CM_DEVICE T reduce_block_in_order(const T& mine) {
-  CM_SHARED_ARRAY(T, values, kTermThreads);
-  const unsigned t = simt::thread_index();
-  values[t] = mine;
-  simt::sync_block();
-  for (unsigned width = kTermThreads / 2; width > 0; width /= 2) {
-    if (t < width) {
-      T sum = values[t];
-      sum.add(values[t + width]);
-      values[t] = sum;
-    }
-    simt::sync_block();
-  }
-  const T result = values[0];
-  simt::sync_block();  // a caller may reduce again into the same storage
-  return result;
-}
-
 CM_KERNEL void marginals_kernel(const uint64_t* __restrict__ keys, const int64_t* __restrict__ counts,
                                 int64_t num_cells, uint64_t num_target_ids, unsigned long long* row_totals,
                                 unsigned long long* col_totals) {
@@ -89,20 +58,13 @@ CM_KERNEL void marginals_kernel(const uint64_t* __restrict__ keys, const int64_t
 
 // Block b sums cells [b * kTermBlock, (b + 1) * kTermBlock).
 CM_KERNEL void CM_LAUNCH_BOUNDS(kTermThreads)
-    cell_sums_kernel(const uint64_t* __restrict__ keys, const int64_t* __restrict__ counts, int64_t num_cells,
-                     uint64_t num_target_ids, const int64_t* __restrict__ row_totals,
-                     const int64_t* __restrict__ col_totals, int64_t total, CellSums* block_sums) {
+    cell_sums_kernel(const int64_t* __restrict__ counts, int64_t num_cells, CellSums* block_sums) {
   const int64_t begin = static_cast<int64_t>(simt::block_index()) * kTermBlock;
   const int64_t end = begin + kTermBlock < num_cells ? begin + kTermBlock : num_cells;
   CellSums sums;
   for (int64_t i = begin + simt::thread_index(); i < end; i += kTermThreads) {
-    const uint64_t row = keys[i] / num_target_ids;
-    const uint64_t col = keys[i] - row * num_target_ids;
-    const int64_t a = row_totals[row], b = col_totals[col], n = counts[i];
-    sums.mi_terms.add(mutual_info_cell_term<double>(n, a, b, total));
-    sums.n_log_n.add(n_log_n(n));
-    sums.sum_of_expected += static_cast<u128>(a) * static_cast<u128>(b);
-    sums.pairs += pairs_of(n);
+    sums.n_log_n.add(n_log_n(counts[i]));
+    sums.pairs += pairs_of(counts[i]);
   }
   const CellSums block = reduce_block_in_order(sums);
   if (simt::thread_index() == 0) block_sums[simt::block_index()] = block;
@@ -126,19 +88,8 @@ CM_KERNEL void CM_LAUNCH_BOUNDS(kTermThreads)
   if (simt::thread_index() == 0) block_sums[simt::block_index()] = block;
 }
 
-// Thread t folds a contiguous stretch of block sums in order, then the
-// threads' results are folded as a tree.
-template <typename T>
-CM_DEVICE T fold_in_order(const T* block_sums, int64_t num_blocks) {
-  const int64_t per_thread = (num_blocks + kTermThreads - 1) / kTermThreads;
-  const int64_t begin = simt::thread_index() * per_thread;
-  const int64_t end = begin + per_thread < num_blocks ? begin + per_thread : num_blocks;
-  T sum;
-  for (int64_t b = begin; b < end; ++b) sum.add(block_sums[b]);
-  return reduce_block_in_order(sum);
-}
-
-// One block: the summary's outputs, all but the EMI.
+// One block: every slot of the summary, the MI and the EMI as NaN until
+// their stages fill them.
 CM_KERNEL void CM_LAUNCH_BOUNDS(kTermThreads)
     finish_kernel(const CellSums* __restrict__ cell_blocks, int64_t num_cell_blocks,
                   const TotalSums* __restrict__ row_blocks, int64_t num_row_blocks,
@@ -148,74 +99,69 @@ CM_KERNEL void CM_LAUNCH_BOUNDS(kTermThreads)
   const TotalSums rows = fold_in_order(row_blocks, num_row_blocks);
   const TotalSums cols = fold_in_order(col_blocks, num_col_blocks);
   if (simt::thread_index() != 0) return;
-  integers[kNumSamples] = total;
-  integers[kNumCells] = num_cells;
-  integers[kNumPredClusters] = rows.nonzero;
-  integers[kNumTargetClusters] = cols.nonzero;
-  write_pair_counts(total, PairCounts{cells.pairs, rows.pairs, cols.pairs}, integers, reals);
   const double n = static_cast<double>(total);
-  reals[kMutualInfo] = finish_mutual_info<double>(cells.mi_terms.value(), cells.sum_of_expected, total);
-  reals[kEntropyPred] = total > 0 ? rows.entropy.value() / n : 0.0;
-  reals[kEntropyTarget] = total > 0 ? cols.entropy.value() / n : 0.0;
-  reals[kExpectedMutualInfo] = NAN;  // until the host adds it
-  reals[kCellsNLogN] = cells.n_log_n.value();
-  reals[kPredNLogN] = rows.n_log_n.value();
-  reals[kTargetNLogN] = cols.n_log_n.value();
+  SummaryValues values;
+  values.total = total;
+  values.num_cells = num_cells;
+  values.num_pred_clusters = rows.nonzero;
+  values.num_target_clusters = cols.nonzero;
+  values.pairs = PairCounts{cells.pairs, rows.pairs, cols.pairs};
+  values.mutual_info = NAN;
+  values.expected_mutual_info = NAN;
+  values.entropy_pred = total > 0 ? rows.entropy.value() / n : 0.0;
+  values.entropy_target = total > 0 ? cols.entropy.value() / n : 0.0;
+  values.cells_n_log_n = cells.n_log_n.value();
+  values.pred_n_log_n = rows.n_log_n.value();
+  values.target_n_log_n = cols.n_log_n.value();
+  write_summary_slots(values, integers, reals);
 }
-
-int64_t blocks_for(int64_t items) { return (items + kTermBlock - 1) / kTermBlock; }
 
 }  // namespace
 
-Summary summarize(const PairCells& cells) {
-  const int64_t num_cells = cells.keys.numel();
+Summary summarize(const CountedCells& cells) {
+  const CellList& listed = cells.listed;
+  const int64_t num_cells = listed.keys.numel();
   const Stream stream = current_stream();
   const int64_t rows = cells.pred_index.size;
   const int64_t cols = cells.target_index.size;
-  const uint64_t* keys = u64_ptr(cells.keys);
-  const int64_t* counts = cdata_of<int64_t>(cells.counts);
+  const int64_t* counts = cdata_of<int64_t>(listed.counts);
 
-  Tensor marginals = zeros_long(rows + cols, cells.keys);
+  Tensor marginals = zeros_long(rows + cols, listed.keys);
   if (num_cells > 0) {
     auto* row_totals = reinterpret_cast<unsigned long long*>(data_of<int64_t>(marginals));
-    simt::launch("marginals", marginals_kernel, grid_for(num_cells), kThreads, 0, stream, keys, counts, num_cells,
-                 static_cast<uint64_t>(cols), row_totals, row_totals + rows);
+    simt::launch("marginals", marginals_kernel, grid_for(num_cells), kThreads, 0, stream, u64_ptr(listed.keys),
+                 counts, num_cells, static_cast<uint64_t>(cols), row_totals, row_totals + rows);
     check_launch();
   }
   Summary summary;
   summary.row_totals = torch::stable::narrow(marginals, 0, 0, rows);
   summary.col_totals = torch::stable::narrow(marginals, 0, rows, cols);
-  const int64_t* row_totals = cdata_of<int64_t>(summary.row_totals);
-  const int64_t* col_totals = cdata_of<int64_t>(summary.col_totals);
 
   const int64_t cell_blocks = blocks_for(num_cells), row_blocks = blocks_for(rows), col_blocks = blocks_for(cols);
   CM_CHECK(cell_blocks <= int64_t{0x7fffffff}, "contingency summary: ", num_cells,
-              " cells are more than one launch covers.");
-  const Tensor cell_sums = empty_on(
-      cells.keys, static_cast<int64_t>(std::max<int64_t>(cell_blocks, 1) * sizeof(CellSums)), ScalarType::Byte);
-  const Tensor total_sums = empty_on(
-      cells.keys, static_cast<int64_t>(std::max<int64_t>(row_blocks + col_blocks, 1) * sizeof(TotalSums)),
-      ScalarType::Byte);
+           " cells are more than one launch covers.");
+  const Tensor cell_sums = block_sums_storage<CellSums>(listed.keys, cell_blocks);
+  const Tensor total_sums = block_sums_storage<TotalSums>(listed.keys, row_blocks + col_blocks);
   auto* cell_sums_ptr = data_of<CellSums>(cell_sums);
   auto* row_sums_ptr = data_of<TotalSums>(total_sums);
   auto* col_sums_ptr = row_sums_ptr + row_blocks;
   if (cell_blocks > 0) {
-    simt::launch("cell_sums", cell_sums_kernel, static_cast<unsigned int>(cell_blocks), kTermThreads, 0, stream, keys,
-                 counts, num_cells, static_cast<uint64_t>(cols), row_totals, col_totals, cells.total, cell_sums_ptr);
+    simt::launch("cell_sums", cell_sums_kernel, static_cast<unsigned int>(cell_blocks), kTermThreads, 0, stream,
+                 counts, num_cells, cell_sums_ptr);
     check_launch();
   }
   if (row_blocks > 0) {
     simt::launch("total_sums", total_sums_kernel, static_cast<unsigned int>(row_blocks), kTermThreads, 0, stream,
-                 row_totals, rows, cells.total, row_sums_ptr);
+                 cdata_of<int64_t>(summary.row_totals), rows, cells.total, row_sums_ptr);
     check_launch();
   }
   if (col_blocks > 0) {
     simt::launch("total_sums", total_sums_kernel, static_cast<unsigned int>(col_blocks), kTermThreads, 0, stream,
-                 col_totals, cols, cells.total, col_sums_ptr);
+                 cdata_of<int64_t>(summary.col_totals), cols, cells.total, col_sums_ptr);
     check_launch();
   }
-  summary.integers = empty_on(cells.keys, kNumSummaryIntegers, ScalarType::Long);
-  summary.reals = empty_on(cells.keys, kNumSummaryReals, ScalarType::Double);
+  summary.integers = empty_on(listed.keys, kNumSummaryIntegers, ScalarType::Long);
+  summary.reals = empty_on(listed.keys, kNumSummaryReals, ScalarType::Double);
   simt::launch("finish_summary", finish_kernel, 1, kTermThreads, 0, stream, cell_sums_ptr, cell_blocks, row_sums_ptr,
                row_blocks, col_sums_ptr, col_blocks, cells.total, num_cells, data_of<int64_t>(summary.integers),
                data_of<double>(summary.reals));

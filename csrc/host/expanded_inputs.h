@@ -13,7 +13,7 @@
 #include <optional>
 #include <tuple>
 
-#include "../common/checks.h"
+#include "checks.h"
 
 namespace clustering_metrics {
 

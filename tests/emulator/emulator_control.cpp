@@ -17,13 +17,11 @@ CM_EXPORT void cm_emulator_set_device(int multiprocessors, int shared_bytes_per_
 
 CM_EXPORT void cm_emulator_set_reverse_schedule(int reverse) { emulator::set_reverse_schedule(reverse != 0); }
 
-// "name count\n" per kernel launched since the last reset, into buffer;
-// returns the length the whole text needs.
+// "name count\n" per kernel launched in this process, into buffer; returns
+// the length the whole text needs.
 CM_EXPORT size_t cm_emulator_launch_counts(char* buffer, size_t size) {
   std::string text;
   for (const auto& [name, count] : emulator::launch_counts()) text += name + " " + std::to_string(count) + "\n";
   if (size > 0) std::snprintf(buffer, size, "%s", text.c_str());
   return text.size() + 1;
 }
-
-CM_EXPORT void cm_emulator_reset_launch_counts() { emulator::launch_counts().clear(); }

@@ -34,14 +34,14 @@
 #include <algorithm>
 #include <cmath>
 
-#include "../common/checks.h"
+#include "checks.h"
 #include "../common/compensated_sum.h"
 #include "../common/information_terms.h"
 #include "count_tally.h"
 #include "expected_mutual_info.h"
 #include "parallel.h"
 
-namespace clustering_metrics::cpu {
+namespace clustering_metrics {
 namespace {
 
 using Real = long double;
@@ -190,7 +190,8 @@ double expected_mutual_info(const CountTally& pred_totals, const CountTally& tar
   // order, so the result does not depend on the thread count.
   const int64_t num_rows = static_cast<int64_t>(rows.size());
   std::vector<Real> row_sums(num_rows);
-  parallel_for(0, num_rows, 1, [&](int64_t first, int64_t last) {
+  // Each row's walks cost about steps / rows: small tables stay on this thread.
+  parallel_for(0, num_rows, grain_for(num_rows, static_cast<int64_t>(walks.steps)), [&](int64_t first, int64_t last) {
     for (int64_t task = first; task < last; ++task) {
       const int64_t r = task % 2 == 0 ? task / 2 : num_rows - 1 - task / 2;
       CompensatedSum<Real> sum;
@@ -205,4 +206,4 @@ double expected_mutual_info(const CountTally& pred_totals, const CountTally& tar
   return static_cast<double>(emi.value() / static_cast<Real>(total));
 }
 
-}  // namespace clustering_metrics::cpu
+}  // namespace clustering_metrics

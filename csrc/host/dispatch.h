@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "bounded_table.h"
+#include "../common/bounded_table.h"
 #include "checks.h"
 
 namespace clustering_metrics {

@@ -12,7 +12,7 @@
 #include "../common/compensated_sum.h"
 #include "../common/exact_arithmetic.h"
 
-namespace clustering_metrics::cpu {
+namespace clustering_metrics {
 
 // x87 extended precision on x86-64, binary128 on aarch64 Linux. Where
 // long double is only a double the entropy form of the MI is never used.
@@ -118,4 +118,4 @@ class CountTally {
   mutable std::vector<int64_t> large_;  // sorted when read: the order values arrived in does not matter
 };
 
-}  // namespace clustering_metrics::cpu
+}  // namespace clustering_metrics

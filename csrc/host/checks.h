@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "bounded_table.h"
+#include "../common/bounded_table.h"
 
 namespace clustering_metrics {
 

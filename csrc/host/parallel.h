@@ -1,4 +1,6 @@
-// Threads and scratch memory of the CPU stages.
+// Host threads and scratch memory: torch's intra-op thread pool through the
+// stable ABI, chunking that never depends on more than n and the thread
+// count, and owned arrays whose allocation failure is one line.
 #pragma once
 
 #include <torch/csrc/stable/ops.h>
@@ -7,27 +9,64 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <memory>
+#include <mutex>
+#include <vector>
 
-#include "../common/checks.h"
+#include "checks.h"
 
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
 
-namespace clustering_metrics::cpu {
+namespace clustering_metrics {
 
 inline int64_t num_threads() { return static_cast<int64_t>(torch::stable::get_num_threads()); }
 
-// torch's thread pool, through the stable ABI. body must not throw: the call
-// crosses a C interface.
+// Items of work (samples, cells) below which a loop stays on the calling
+// thread. Waking the pool costs tens of microseconds, and on a CPU shared
+// with other processes its threads, spinning while they wait for the next
+// region, take cores from the caller: small updates then ran 2-4x slower.
+constexpr int64_t kMinChunk = 1 << 17;
+
+// body(first, last) over [begin, end) on torch's thread pool, in ranges of
+// at least grain. Whatever a body throws (an allocation failure, say) is
+// caught inside it and rethrown here, so that no exception crosses torch's C
+// interface, which would print a C++ stack trace on the way.
 template <typename F>
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const F& body) {
   if (begin >= end) return;
-  torch::stable::parallel_for(begin, end, grain, body);
+  if (end - begin <= grain) {
+    body(begin, end);
+    return;
+  }
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  torch::stable::parallel_for(begin, end, grain, [&](int64_t first, int64_t last) {
+    try {
+      body(first, last);
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+    }
+  });
+  if (failure) std::rethrow_exception(failure);
 }
 
-constexpr int64_t kMinChunk = 1 << 15;
+// Whether any chunk raised its flag.
+inline bool any_set(const std::vector<char>& flags) {
+  return std::any_of(flags.begin(), flags.end(), [](char f) { return f != 0; });
+}
+
+// The grain of a loop over `tasks` that together cost `work` items: each
+// thread's share is then at least kMinChunk items, so a small loop stays on
+// the calling thread.
+inline int64_t grain_for(int64_t tasks, int64_t work) {
+  if (work <= 0) return std::max<int64_t>(tasks, 1);
+  const double per_task = static_cast<double>(work) / static_cast<double>(std::max<int64_t>(tasks, 1));
+  return std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(kMinChunk) / std::max(per_task, 1e-9)));
+}
 
 // Chunk boundaries depend only on n and the thread count; every result that
 // could depend on them (floating-point sums) is computed in fixed blocks
@@ -94,10 +133,6 @@ class Array {
   int64_t size_ = 0;
 };
 
-}  // namespace clustering_metrics::cpu
-
-namespace clustering_metrics::cpu {
-
 // A 1-d tensor's elements as one contiguous array: the tensor's own memory
 // when it is contiguous, else a copy gathered through its stride into an
 // Array, so that a failing allocation is one line that names its size.
@@ -114,7 +149,7 @@ class ContiguousElements {
     copy_ = Array<unsigned char>(n * width);
     const unsigned char* source = static_cast<const unsigned char*>(t.const_data_ptr());
     unsigned char* out = copy_.data();
-    parallel_for(0, n, int64_t{1} << 16, [&](int64_t begin, int64_t end) {
+    parallel_for(0, n, kMinChunk, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) std::memcpy(out + i * width, source + i * stride * width, width);
     });
     data_ = out;
@@ -129,4 +164,4 @@ class ContiguousElements {
   const void* data_ = nullptr;
 };
 
-}  // namespace clustering_metrics::cpu
+}  // namespace clustering_metrics

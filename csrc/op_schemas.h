@@ -1,0 +1,19 @@
+// The ops' schemas: one list for their registration (ops.cpp) and for the op
+// names the Python module exports (python_module.cpp), which the fake
+// kernels, the tests and the emulated library check themselves against.
+#pragma once
+
+namespace clustering_metrics {
+
+inline constexpr const char* kOpSchemas[] = {
+    "pair_histogram(Tensor preds, Tensor target, Tensor? counts=None) -> "
+    "(Tensor pred_labels, Tensor target_labels, Tensor counts)",
+    "mutual_info_from_histogram(Tensor pred_labels, Tensor target_labels, Tensor counts) -> Tensor",
+    "mutual_info_score(Tensor preds, Tensor target) -> Tensor",
+    "contingency_summary(Tensor preds, Tensor target, Tensor? counts=None, bool expected_mutual_info=False) -> "
+    "(Tensor pred_totals, Tensor target_totals, Tensor integers, Tensor reals)",
+    "count_into_table(Tensor preds, Tensor target, Tensor(a!) table, int num_pred_clusters, "
+    "int num_target_clusters) -> ()",
+};
+
+}  // namespace clustering_metrics
