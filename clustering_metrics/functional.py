@@ -8,7 +8,7 @@ and the device of ``preds``.
 
 import math
 import numbers
-from typing import Dict, Literal, Optional, Sequence, Union
+from typing import Dict, Literal, Sequence, Union
 
 import torch
 from torch import Tensor

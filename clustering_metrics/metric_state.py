@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from clustering_metrics import ops
+from clustering_metrics import _C, ops
 from clustering_metrics.summary import ContingencySummary, contingency_summary
 
 __all__ = ["HistogramState", "TableState", "MAX_TABLE_CELLS", "PENDING_LABELS", "check_label_bounds", "state_for"]
@@ -32,8 +32,9 @@ NO_BOUNDS = (0, 0)
 # many have gathered: an update then costs an append, not an op call.
 PENDING_LABELS = 1 << 16
 
-# csrc/common/bounded_table.h: kMaxBoundedSlots, a table's cells plus its outside slot.
-MAX_TABLE_CELLS = (1 << 32) - 1
+# The most slots (cells plus the outside slot) of a bounded table, as the
+# extension exports it (csrc/common/bounded_table.h).
+MAX_TABLE_CELLS = _C.MAX_BOUNDED_SLOTS
 
 
 def _describe_bounds(bounds: Sequence[int]) -> str:

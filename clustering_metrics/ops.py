@@ -9,11 +9,13 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from clustering_metrics import _C
+
 __all__ = ["pair_histogram", "mutual_info_from_histogram", "mutual_info_score", "contingency_summary", "count_into_table"]
 
-# csrc/common/summary.h: kNumSummaryIntegers and kNumSummaryReals.
-NUM_SUMMARY_INTEGERS = 10
-NUM_SUMMARY_REALS = 15
+# The summary op's output sizes, from the slots the extension exports (csrc/common/summary.h).
+NUM_SUMMARY_INTEGERS = len(_C.SUMMARY_INTEGER_SLOTS)
+NUM_SUMMARY_REALS = len(_C.SUMMARY_REAL_SLOTS)
 
 
 def _check_tensors(**arguments: object) -> None:

@@ -3,51 +3,41 @@
 ``contingency_summary`` runs the ``clustering_metrics::contingency_summary``
 op and names its outputs. Every metric of the family is a short formula over
 a summary (:mod:`clustering_metrics.formulas`), so any number of metrics cost
-one histogram. The slot order mirrors ``csrc/common/summary.h``.
+one histogram. The slots are laid out once, in ``csrc/common/summary.h``;
+the extension exports their names (``_C.SUMMARY_INTEGER_SLOTS`` and
+``_C.SUMMARY_REAL_SLOTS``), and :class:`ContingencySummary` declares a field
+for each, which a test checks against that export.
 """
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
-import torch
 from torch import Tensor
 
-from clustering_metrics import ops
+from clustering_metrics import _C, ops
 
 __all__ = ["ContingencySummary", "contingency_summary"]
 
-# csrc/common/summary.h, SummaryInteger and SummaryReal, in order.
-INTEGER_SLOTS = (
-    "n_samples",
-    "num_cells",
-    "num_pred_clusters",
-    "num_target_clusters",
-    "pairs_in_cells_high",
-    "pairs_in_cells_low",
-    "pairs_in_pred_high",
-    "pairs_in_pred_low",
-    "pairs_in_target_high",
-    "pairs_in_target_low",
-)
-REAL_SLOTS = (
-    "mutual_info",
-    "entropy_pred",
-    "entropy_target",
-    "expected_mutual_info",
-    "cells_n_log_n",
-    "pred_n_log_n",
-    "target_n_log_n",
-    "pairs_total",
-    "pairs_in_cells",
-    "pairs_in_pred",
-    "pairs_in_target",
-    "pair_agreements",
-    "adjusted_rand_numerator",
-    "adjusted_rand_denominator",
-    "pairs_product",
-)
-_INTEGER = {name: i for i, name in enumerate(INTEGER_SLOTS)}
-_REAL = {name: i for i, name in enumerate(REAL_SLOTS)}
+_INTEGER = {name: i for i, name in enumerate(_C.SUMMARY_INTEGER_SLOTS)}
+_REAL = {name: i for i, name in enumerate(_C.SUMMARY_REAL_SLOTS)}
+
+
+class _Slot:
+    """A field of the summary: one slot of its ``integers`` or ``reals`` output, as a 0-dim tensor."""
+
+    def __init__(self, output: str) -> None:
+        self.output = output
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        slots = _INTEGER if self.output == "integers" else _REAL
+        if name not in slots:
+            raise TypeError(f"the extension has no {self.output} slot named {name!r} (csrc/common/summary.h)")
+        self.index = slots[name]
+
+    def __get__(self, summary: Optional["ContingencySummary"], owner: type) -> Tensor:
+        if summary is None:
+            return self  # type: ignore[return-value]  # the descriptor itself, on the class
+        return getattr(summary, self.output)[self.index]
 
 
 def _unsigned_128(high: int, low: int) -> int:
@@ -61,15 +51,16 @@ class ContingencySummary:
     Attributes:
         pred_totals: int64 sizes of the predicted clusters, in label order.
         target_totals: int64 sizes of the target clusters, in label order.
-        integers: int64 exact counts, see :data:`INTEGER_SLOTS`.
-        reals: float64 values, see :data:`REAL_SLOTS`: the MI, the two entropies,
-            the expected MI (NaN unless asked for), the sums of ``n log n``, and
-            the pair counts with the exact integer expressions of the pair-counting
-            metrics, each converted to float64 within about 1.5 ulp.
+        integers: int64 exact counts, named by the integer fields below.
+        reals: float64 values, named by the real fields below: the MI, the two
+            entropies, the expected MI (NaN unless asked for), the sums of
+            ``n log n``, and the pair counts with the exact integer expressions
+            of the pair-counting metrics, each converted to float64 within
+            about 1.5 ulp.
+        has_expected_mutual_info: whether the expected MI was computed.
 
-    Each slot is also an attribute (``summary.mutual_info``,
-    ``summary.num_cells``, ...): a 0-dim tensor on the summary's device.
-    ``has_expected_mutual_info`` says whether the expected MI was computed.
+    Every other field is a 0-dim tensor on the summary's device, read from
+    one slot of ``integers`` or ``reals``.
     """
 
     pred_totals: Tensor
@@ -78,28 +69,57 @@ class ContingencySummary:
     reals: Tensor
     has_expected_mutual_info: bool = False
 
-    def __getattr__(self, name: str) -> Tensor:
-        if name in _INTEGER:
-            return self.integers[_INTEGER[name]]
-        if name in _REAL:
-            return self.reals[_REAL[name]]
-        raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
+    # The int64 slots. A 128-bit pair count is two slots, its high and low words.
+    n_samples = _Slot("integers")
+    num_cells = _Slot("integers")
+    num_pred_clusters = _Slot("integers")
+    num_target_clusters = _Slot("integers")
+    pairs_in_cells_high = _Slot("integers")
+    pairs_in_cells_low = _Slot("integers")
+    pairs_in_pred_high = _Slot("integers")
+    pairs_in_pred_low = _Slot("integers")
+    pairs_in_target_high = _Slot("integers")
+    pairs_in_target_low = _Slot("integers")
+
+    # The float64 slots.
+    mutual_info = _Slot("reals")
+    entropy_pred = _Slot("reals")
+    entropy_target = _Slot("reals")
+    expected_mutual_info = _Slot("reals")
+    cells_n_log_n = _Slot("reals")  # sum of n log n over cells
+    pred_n_log_n = _Slot("reals")  # ... over pred clusters
+    target_n_log_n = _Slot("reals")  # ... over target clusters
+    pairs_total = _Slot("reals")  # C(N, 2)
+    pairs_in_cells = _Slot("reals")  # I = sum of C(n, 2) over cells
+    pairs_in_pred = _Slot("reals")  # A = sum of C(a, 2) over pred clusters
+    pairs_in_target = _Slot("reals")  # B = sum of C(b, 2) over target clusters
+    pair_agreements = _Slot("reals")  # C(N, 2) - A - B + 2 I
+    adjusted_rand_numerator = _Slot("reals")  # I C(N, 2) - A B
+    adjusted_rand_denominator = _Slot("reals")  # (A + B) C(N, 2) / 2 - A B
+    pairs_product = _Slot("reals")  # A B
 
     @property
     def perfect_match(self) -> Tensor:
         """Whether the two clusterings are equal up to relabelling (every row and column has one cell)."""
         return (self.num_cells == self.num_pred_clusters) & (self.num_cells == self.num_target_clusters)
 
-    def exact_pair_counts(self) -> tuple:
+    def exact_pair_counts(self) -> Tuple[int, int, int]:
         """(pairs within cells, within pred clusters, within target clusters) as exact Python ints.
 
         These are sums of ``C(n, 2)``, up to 2^125; reading them synchronises with the device.
         """
         values = [int(v) for v in self.integers.tolist()]
-        return tuple(
+        return tuple(  # type: ignore[return-value]
             _unsigned_128(values[_INTEGER[f"pairs_in_{side}_high"]], values[_INTEGER[f"pairs_in_{side}_low"]])
             for side in ("cells", "pred", "target")
         )
+
+
+def slot_fields() -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    """The summary's (integer, real) fields as the class declares them, in declaration order."""
+    fields = [(name, value) for name, value in vars(ContingencySummary).items() if isinstance(value, _Slot)]
+    return (tuple(name for name, slot in fields if slot.output == "integers"),
+            tuple(name for name, slot in fields if slot.output == "reals"))
 
 
 def contingency_summary(
@@ -113,5 +133,4 @@ def contingency_summary(
     """
     return ContingencySummary(*ops.contingency_summary(preds, target, counts, expected_mutual_info),
                               has_expected_mutual_info=expected_mutual_info)
-
 

@@ -14,7 +14,7 @@ import sklearn.metrics as sklearn_metrics
 from sklearn.metrics import mutual_info_score as sklearn_mutual_info_score
 
 import clustering_metrics
-from clustering_metrics import cli
+from clustering_metrics import cli, label_files
 
 RNG = np.random.default_rng(7)
 PREDS = RNG.integers(0, 6, size=300)
@@ -366,15 +366,15 @@ def read_csv(tmp_path, text, column=None, header=None, name="labels.csv"):
     """``load_labels`` of a file holding ``text`` (UTF-8): its labels as a list, and its header."""
     path = tmp_path / name
     path.write_bytes(text.encode())
-    loaded = cli.load_labels(str(path), column, header)
+    loaded = label_files.load_labels(str(path), column, header)
     return loaded.labels.tolist(), loaded.header
 
 
 def csv_error(tmp_path, text, column=None, header=None):
     path = tmp_path / "labels.csv"
     path.write_bytes(text.encode())
-    with pytest.raises(cli.InputError) as error:
-        cli.load_labels(str(path), column, header)
+    with pytest.raises(label_files.InputError) as error:
+        label_files.load_labels(str(path), column, header)
     return str(error.value)
 
 
@@ -556,9 +556,9 @@ def test_a_first_line_that_is_a_name_is_a_header(tmp_path, name):
 def test_a_missing_column_lists_a_bounded_part_of_the_header(tmp_path, columns):
     header = ",".join(f"column_{i}" for i in range(columns))
     message = csv_error(tmp_path, header + "\n" + ",".join("1" * columns) + "\n", column="kmeans")
-    assert f"no column 'kmeans' in the header (columns: column_0, column_1, column_2" in message
+    assert "no column 'kmeans' in the header (columns: column_0, column_1, column_2" in message
     assert len(message) < 400
-    assert (f"({columns} columns)" in message) == (columns > cli.SHOWN_COLUMNS)
+    assert (f"({columns} columns)" in message) == (columns > label_files.SHOWN_COLUMNS)
 
 
 @pytest.mark.parametrize(
@@ -602,7 +602,7 @@ def test_fast_reader_accepts_no_bad_label(tmp_path, bad, phrase):
     # The fast reader must leave every file it cannot read exactly to the exact reader.
     path = tmp_path / "labels.csv"
     path.write_text("1\n2\n" + bad + "\n3\n")
-    assert cli._read_column_fast(str(path), 0, None, False) is None
+    assert label_files._read_column_fast(str(path), 0, None, False) is None
 
 
 @pytest.mark.parametrize(
@@ -643,7 +643,7 @@ def test_fast_reader_refuses_integers_read_via_float(tmp_path, monkeypatch):
     monkeypatch.setattr(np, "loadtxt", loadtxt_of_numpy_1_26)
     path = tmp_path / "labels.csv"
     path.write_text("1\n1.5\n")
-    assert cli._read_column_fast(str(path), 0, None, False) is None
+    assert label_files._read_column_fast(str(path), 0, None, False) is None
 
 
 def test_fast_and_exact_readers_agree(tmp_path):
@@ -658,9 +658,9 @@ def test_fast_and_exact_readers_agree(tmp_path):
         path = tmp_path / "labels.csv"
         path.write_text(text)
         index = 1 if column else 0
-        fast = cli._read_column_fast(str(path), index, column, skip_header)
+        fast = label_files._read_column_fast(str(path), index, column, skip_header)
         assert fast is not None  # plain files take the fast path
-        exact = cli._read_column_exact(str(path), index, width, column, skip_header)
+        exact = label_files._read_column_exact(str(path), index, width, column, skip_header)
         assert fast.tolist() == exact.tolist() == labels.tolist()
 
 

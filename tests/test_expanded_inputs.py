@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from labels import LABEL_DTYPES, distinct_values, make_labels
+from labels import distinct_values, make_labels
 from test_bounded_table import reference_table
 
 import clustering_metrics  # noqa: F401

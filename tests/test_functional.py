@@ -1,7 +1,5 @@
 """The functional mutual_info_score against scikit-learn, torchmetrics and exact arithmetic."""
 
-import math
-import os
 import subprocess
 import sys
 

@@ -4,7 +4,6 @@ import copy
 import pickle
 
 import matplotlib
-import numpy as np
 import pytest
 import torch
 import torchmetrics

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import clustering_metrics  # noqa: F401  (registers the ops)
 from clustering_metrics import ops
 from clustering_metrics.functional import mutual_info_score
-from labels import LABEL_DTYPES, label_pairs, make_labels
+from labels import label_pairs, make_labels
 from reference import as_python_ints, contingency, contingency_numpy, mutual_info_exact, mutual_info_exact_from_entropies
 
 OPS = torch.ops.clustering_metrics

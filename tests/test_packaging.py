@@ -64,7 +64,9 @@ def test_the_library_uses_only_the_stable_abi_and_the_limited_api():
     # are std:: ones (_ZSt..., _ZNSt..., _ZNKRSt...).
     from_torch_or_python = [name for name in imported if "@" not in name and not re.match(r"_ZN[KRO]*St|_ZSt", name)]
     unexpected = [name for name in from_torch_or_python
-                  if not name.startswith(("aoti_torch_", "torch_", "Py", "_ITM_", "__gmon_start__"))]
+                  if not name.startswith(("aoti_torch_", "torch_", "Py", "_ITM_", "__gmon_start__"))
+                  # Py_DECREF under the limited API calls this function of the stable ABI (since 3.8).
+                  and name != "_Py_Dealloc"]
     assert not unexpected, unexpected
     assert not any(name.startswith(("_ZN2at", "_ZN3c10", "_ZN5torch")) for name in imported)
 
@@ -74,3 +76,38 @@ def test_compiled_ops_are_registered():
     # Labels in one-to-one correspondence: MI is the entropy of (2/3, 1/3).
     assert mi.dtype == torch.float64
     assert mi.item() == pytest.approx(math.log(3) - 2 / 3 * math.log(2), rel=1e-14)
+
+
+# ------------------------------------------------------------- constants written once, in C++ or one file
+
+
+def test_summary_fields_are_the_slots_the_extension_exports():
+    from clustering_metrics.summary import slot_fields
+
+    assert slot_fields() == (clustering_metrics._C.SUMMARY_INTEGER_SLOTS, clustering_metrics._C.SUMMARY_REAL_SLOTS)
+    assert clustering_metrics.ops.NUM_SUMMARY_INTEGERS == len(clustering_metrics._C.SUMMARY_INTEGER_SLOTS) == 10
+    summary = clustering_metrics.contingency_summary(torch.tensor([0, 1, 1]), torch.tensor([0, 0, 1]))
+    assert summary.integers.shape == (len(clustering_metrics._C.SUMMARY_INTEGER_SLOTS),)
+    assert summary.reals.shape == (len(clustering_metrics._C.SUMMARY_REAL_SLOTS),)
+
+
+def test_every_exported_op_has_a_wrapper_and_a_fake_kernel():
+    from torch._library.simple_registry import singleton
+
+    names = clustering_metrics._C.OP_NAMES
+    assert sorted(clustering_metrics.ops.__all__) == sorted(names)
+    for name in names:
+        assert callable(getattr(clustering_metrics.ops, name))
+        assert singleton.find(f"clustering_metrics::{name}").fake_impl.kernel is not None, name
+        assert hasattr(torch.ops.clustering_metrics, name)
+
+
+@pytest.mark.source_checkout
+def test_the_torch_abi_target_is_written_once():
+    # csrc/TORCH_ABI_TARGET is read by setup.py, CMakeLists.txt and torch_matrix.sh; the two
+    # requirement lists that cannot read a file must name the same torch.
+    root = Path(__file__).resolve().parent.parent
+    target = (root / "csrc" / "TORCH_ABI_TARGET").read_text().strip()
+    assert target == _build_info.TORCH_ABI_TARGET
+    assert f'"torch>={target}"' in (root / "pyproject.toml").read_text()
+    assert f'"torch>={target}"' in (root / "Makefile").read_text()

@@ -8,7 +8,7 @@ and follow scikit-learn's conventions on the edge cases (single clusters,
 empty input, a perfect match, h + c = 0). Results are float64.
 """
 
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Sequence, Union
 
 from torch import Tensor
 
