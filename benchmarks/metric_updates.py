@@ -19,9 +19,17 @@ graph (labels copied into static buffers, then ``graph.replay()``).
 
 Each figure is the median of --repeats runs of the whole loop, alternating
 ours and theirs so that a busy spell hits both.
+
+``--contended`` runs every loop while other processes keep all the cores
+busy (one busy-looping process per core), as when the metric shares the CPU
+with a data loader or another job: a loop that wakes torch's thread pool for
+small work waits on threads that do not get a core.
 """
 
 import argparse
+import contextlib
+import multiprocessing
+import os
 import statistics
 import time
 import warnings
@@ -109,13 +117,43 @@ def large_state_updates(repeats):
     return statistics.median(times), rows
 
 
+def _spin(stop):
+    while not stop.is_set():
+        sum(range(10_000))
+
+
+@contextlib.contextmanager
+def competing_processes(count):
+    """`count` processes that keep a core each busy until the block ends (none for count 0)."""
+    stop = multiprocessing.Event()
+    workers = [multiprocessing.Process(target=_spin, args=(stop,), daemon=True) for _ in range(count)]
+    for worker in workers:
+        worker.start()
+    try:
+        time.sleep(0.2 if workers else 0)  # let them take the cores
+        yield
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--contended", action="store_true",
+                        help="run every loop while one busy process per core competes for the CPU")
     args = parser.parse_args()
     device = torch.device(args.device)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {device}; median of {args.repeats} loops\n")
+    competitors = os.cpu_count() if args.contended else 0
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {device}; median of {args.repeats} loops"
+          + (f"; {competitors} competing busy processes" if competitors else "") + "\n")
+    with competing_processes(competitors):
+        report(args, device)
+
+
+def report(args, device):
     graph = device.type == "cuda"
     print("| updates x labels | ours (update loop + compute) | torchmetrics | ours / torchmetrics "
           "| ours, label bounds |" + (" ours, label bounds, CUDA graph |" if graph else ""))

@@ -37,25 +37,27 @@ struct StoredIds {
 // loads early enough for the hardware prefetcher alone, and with it 10^7
 // int64 pairs count into 10^6 cells in 9.3 ms instead of 12 on two threads.
 template <typename PredIds, typename TargetIds, typename Add>
-bool for_each_sample_cell(PredIds pred_id, TargetIds target_id, uint64_t num_pred_ids, uint64_t num_target_ids,
-                          int64_t begin, int64_t end, Add&& add) {
+bool for_each_sample_cell(const PredIds pred_id, const TargetIds target_id, const uint64_t num_pred_ids,
+                          const uint64_t num_target_ids, const int64_t begin, const int64_t end, Add add) {
+  // Everything the loop reads is a local taken by value, and no lambda
+  // captures it by reference: the counters store bytes, which may alias any
+  // object whose address was taken, and the compiler would then reload the
+  // readers and sizes after every sample.
   constexpr int64_t kPrefetchAhead = 256, kPrefetchEvery = 8;
-  auto visit = [&](int64_t i) {
-    const uint64_t row = pred_id(i), col = target_id(i);
-    if (__builtin_expect((row >= num_pred_ids) | (col >= num_target_ids), 0)) return false;
-    add(i, row * num_target_ids + col);
-    return true;
-  };
   int64_t i = begin;
   for (; i + kPrefetchAhead + kPrefetchEvery <= end; i += kPrefetchEvery) {
     pred_id.prefetch(i + kPrefetchAhead);
     target_id.prefetch(i + kPrefetchAhead);
     for (int64_t j = i; j < i + kPrefetchEvery; ++j) {
-      if (!visit(j)) return false;
+      const uint64_t row = pred_id(j), col = target_id(j);
+      if (__builtin_expect((row >= num_pred_ids) | (col >= num_target_ids), 0)) return false;
+      add(j, row * num_target_ids + col);
     }
   }
   for (; i < end; ++i) {
-    if (!visit(i)) return false;
+    const uint64_t row = pred_id(i), col = target_id(i);
+    if (__builtin_expect((row >= num_pred_ids) | (col >= num_target_ids), 0)) return false;
+    add(i, row * num_target_ids + col);
   }
   return true;
 }
