@@ -643,14 +643,17 @@ def target_lines(results: Sequence[Result], device: str) -> List[str]:
             return speedup >= factor, f"{speedup:.1f}x faster"
         return test
 
-    def within_floor(ours: Result, floor: Result) -> tuple:
-        ratio = ours.median_s / floor.median_s
-        return ratio <= 2.5, f"{ratio:.2f}x floor"
+    def within_floor(factor: float):
+        def test(ours: Result, floor: Result) -> tuple:
+            ratio = ours.median_s / floor.median_s
+            return ratio <= factor, f"{ratio:.2f}x floor"
+        return test
 
     lines = []
-    for k in (10, 1000):
+    # K=1000's table (10^6 cells) is the costliest to count into; issue 17 set it 2x.
+    for k, floor_factor in ((10, 2.5), (1000, 2.0)):
         case = Case("int64", 10**7, k)
-        lines.append(check(case, "floor", "ours <= 2.5x floor", within_floor))
+        lines.append(check(case, "floor", f"ours <= {floor_factor:g}x floor", within_floor(floor_factor)))
         lines.append(check(case, "sklearn", "ours >= 80x faster than sklearn", faster_than(80)))
         lines.append(check(case, "torchmetrics", "ours >= 80x faster than torchmetrics", faster_than(80)))
     case = Case("int64", 10**7, 10**5)

@@ -244,7 +244,7 @@ void rank_by_sorting(const S* data, int64_t n, const KeyRange& range, Id* ids, L
   // Sort each bucket and count its distinct keys; then, from the ranks that
   // precede each bucket, write every sample's rank.
   std::vector<int64_t> distinct_in_bucket(num_buckets + 1, 0);
-  parallel_for(0, num_buckets, grain_for(num_buckets, n), [&](int64_t first, int64_t last) {
+  parallel_for(0, num_buckets, grain_for(num_buckets, kSortWork * n), [&](int64_t first, int64_t last) {
     int64_t largest = 0;
     for (int64_t b = first; b < last; ++b) largest = std::max(largest, bucket_begin[b + 1] - bucket_begin[b]);
     std::vector<uint64_t> key_scratch(largest);
@@ -262,7 +262,7 @@ void rank_by_sorting(const S* data, int64_t n, const KeyRange& range, Id* ids, L
   for (int64_t b = 0; b < num_buckets; ++b) distinct_in_bucket[b + 1] += distinct_in_bucket[b];
   index.size = distinct_in_bucket[num_buckets];
   if (keep_keys) index.sorted_keys.resize(index.size);
-  parallel_for(0, num_buckets, grain_for(num_buckets, n), [&](int64_t first, int64_t last) {
+  parallel_for(0, num_buckets, grain_for(num_buckets, kSortWork * n), [&](int64_t first, int64_t last) {
     for (int64_t b = first; b < last; ++b) {
       int64_t rank = distinct_in_bucket[b] - 1;
       for (int64_t i = bucket_begin[b]; i < bucket_begin[b + 1]; ++i) {

@@ -6,7 +6,7 @@ std::vector<int64_t> collapse_buckets(uint64_t* bucketed, int64_t* bucketed_weig
                                       const std::vector<int64_t>& bucket_begin, int low_bits) {
   const int64_t num_buckets = static_cast<int64_t>(bucket_begin.size()) - 1;
   std::vector<int64_t> runs_in_bucket(num_buckets, 0);
-  parallel_for(0, num_buckets, grain_for(num_buckets, bucket_begin.back()), [&](int64_t first, int64_t last) {
+  parallel_for(0, num_buckets, grain_for(num_buckets, kSortWork * bucket_begin.back()), [&](int64_t first, int64_t last) {
     int64_t largest = 0;
     for (int64_t b = first; b < last; ++b) largest = std::max(largest, bucket_begin[b + 1] - bucket_begin[b]);
     std::vector<uint64_t> key_scratch(largest);

@@ -97,11 +97,20 @@ Marginals<T> summarize_dense(const DenseCounts& dense, int64_t rows, int64_t col
       const int64_t block_size = std::min(kSummaryBlock, end - block_begin);
       dense.sum_into(block_begin, block_begin + block_size, block.data());
       tally.add(block.data(), block_size);
-      for (int64_t k = 0; k < block_size; ++k) {
-        const int64_t count = block[k];
-        row_sum += count;
-        col_sums[col] += static_cast<T>(count);
-        if (++col == cols) {
+      // A stretch of one row at a time: both sums then vectorise.
+      for (int64_t k = 0; k < block_size;) {
+        const int64_t stretch = std::min(block_size - k, cols - col);
+        const int64_t* counts = block.data() + k;
+        T* col_out = col_sums + col;
+        int64_t stretch_sum = 0;
+        for (int64_t j = 0; j < stretch; ++j) {
+          col_out[j] += static_cast<T>(counts[j]);
+          stretch_sum += counts[j];
+        }
+        row_sum += stretch_sum;
+        k += stretch;
+        col += stretch;
+        if (col == cols) {
           row_sums[row++] += static_cast<T>(row_sum);
           row_sum = 0;
           col = 0;

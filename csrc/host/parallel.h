@@ -24,11 +24,16 @@ namespace clustering_metrics {
 
 inline int64_t num_threads() { return static_cast<int64_t>(torch::stable::get_num_threads()); }
 
-// Items of work (samples, cells) below which a loop stays on the calling
-// thread. Waking the pool costs tens of microseconds, and on a CPU shared
-// with other processes its threads, spinning while they wait for the next
-// region, take cores from the caller: small updates then ran 2-4x slower.
+// Units of work below which a loop stays on the calling thread, a unit being
+// about what counting one sample costs (~1 ns). Waking the pool costs tens of
+// microseconds, and on a CPU shared with other processes its threads,
+// spinning while they wait for the next region, take cores from the caller:
+// small updates then ran 2-4x slower.
 constexpr int64_t kMinChunk = 1 << 17;
+
+// The units of work of sorting one item in cache (several radix passes and a
+// scatter): sorts split into threads at an eighth of the items counts do.
+constexpr int64_t kSortWork = 8;
 
 // body(first, last) over [begin, end) on torch's thread pool, in ranges of
 // at least grain. Whatever a body throws (an allocation failure, say) is
