@@ -4,7 +4,8 @@
 ``torch.ops.clustering_metrics`` ops with their fake kernels. The data flow:
 labels -> pair histogram -> contingency summary (:mod:`.summary`) -> formulas
 (:mod:`.formulas`), behind the functionals (:mod:`.functional`) and the
-metric classes below.
+metric classes below; embedded data -> per-cluster reductions -> the
+intrinsic metrics (:mod:`.embeddings`).
 """
 
 from clustering_metrics._loader import load_library as _load_library
@@ -15,25 +16,38 @@ from clustering_metrics import ops  # noqa: E402
 from clustering_metrics.functional import (  # noqa: E402
     adjusted_mutual_info_score,
     adjusted_rand_score,
+    calinski_harabasz_score,
+    cluster_accuracy,
     clustering_scores,
     completeness_score,
+    contingency_matrix,
+    davies_bouldin_score,
+    dunn_index,
     fowlkes_mallows_index,
     homogeneity_score,
     mutual_info_score,
     normalized_mutual_info_score,
+    pair_confusion_matrix,
     rand_score,
+    silhouette_samples,
+    silhouette_score,
     v_measure_score,
 )
 from clustering_metrics.metric import (  # noqa: E402
     AdjustedMutualInfoScore,
     AdjustedRandScore,
+    CalinskiHarabaszScore,
+    ClusterAccuracy,
     ClusteringScores,
     CompletenessScore,
+    DaviesBouldinScore,
+    DunnIndex,
     FowlkesMallowsIndex,
     HomogeneityScore,
     MutualInfoScore,
     NormalizedMutualInfoScore,
     RandScore,
+    SilhouetteScore,
     VMeasureScore,
 )
 from clustering_metrics.summary import ContingencySummary, contingency_summary  # noqa: E402
@@ -42,25 +56,38 @@ __version__ = "0.1.0"
 __all__ = [
     "AdjustedMutualInfoScore",
     "AdjustedRandScore",
+    "CalinskiHarabaszScore",
+    "ClusterAccuracy",
     "ClusteringScores",
     "CompletenessScore",
     "ContingencySummary",
+    "DaviesBouldinScore",
+    "DunnIndex",
     "FowlkesMallowsIndex",
     "HomogeneityScore",
     "MutualInfoScore",
     "NormalizedMutualInfoScore",
     "RandScore",
+    "SilhouetteScore",
     "VMeasureScore",
     "adjusted_mutual_info_score",
     "adjusted_rand_score",
+    "calinski_harabasz_score",
+    "cluster_accuracy",
     "clustering_scores",
     "completeness_score",
+    "contingency_matrix",
     "contingency_summary",
+    "davies_bouldin_score",
+    "dunn_index",
     "fowlkes_mallows_index",
     "homogeneity_score",
     "mutual_info_score",
     "normalized_mutual_info_score",
     "ops",
+    "pair_confusion_matrix",
     "rand_score",
+    "silhouette_samples",
+    "silhouette_score",
     "v_measure_score",
 ]

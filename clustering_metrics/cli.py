@@ -8,20 +8,25 @@ in their files, not where in this package the problem was noticed.
 import argparse
 import json
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
 
-from clustering_metrics import _build_info, formulas
+from clustering_metrics import _build_info, formulas, functional, ops
 from clustering_metrics.formulas.information import AVERAGE_METHODS
 from clustering_metrics.functional import check_beta, check_cluster_labels
-from clustering_metrics.label_files import FORMATS, InputError, load_labels
+from clustering_metrics.data_files import EMBEDDING_FORMATS, FORMATS, InputError, load_embeddings, load_labels
+from clustering_metrics.formulas.assignment import cluster_accuracy_of_cells
 from clustering_metrics.summary import contingency_summary
 
 PROG = "clustering-metrics"
 EXIT_INPUT_ERROR = 1
 DESCRIPTION = "Exact clustering-comparison metrics between two clusterings, computed by compiled PyTorch ops."
-METRIC_NAMES = tuple(formulas.METRICS)
+# The summary's metrics, then the cluster accuracy, which needs the table's cells.
+METRIC_NAMES = tuple(formulas.METRICS) + ("cluster_accuracy",)
+INTRINSIC_NAMES = ("calinski_harabasz_score", "davies_bouldin_score", "dunn_index", "silhouette_score")
+# The metrics the intrinsic command prints by default: the silhouette costs O(n^2 d), so only when asked.
+DEFAULT_INTRINSIC = INTRINSIC_NAMES[:3]
 SCORE_DESCRIPTION = f"""\
 Print metrics comparing two clusterings; by default the mutual information
 score MI(PREDS, TARGET), in nats:
@@ -33,8 +38,8 @@ are the cluster sizes. --metric NAME (repeatable, or --metric all) picks others:
 
   {chr(10).join('  ' + name for name in METRIC_NAMES).strip()}
 
-All of them come from one histogram of the labels. Each file holds one integer
-label per sample:
+All of them come from one histogram of the labels (the cluster accuracy solves
+an exact assignment on its table). Each file holds one integer label per sample:
 
   .npy       a 1-D integer NumPy array (loaded without pickle)
   .pt        a dense 1-D integer torch tensor saved with torch.save (loaded with weights_only=True)
@@ -67,6 +72,27 @@ examples:
   {PROG} score preds.npy target.npy --metric all --json
   {PROG} score preds.npy target.npy --device cuda
 """
+INTRINSIC_DESCRIPTION = f"""\
+Print intrinsic metrics of a clustering of embedded data: how well LABELS
+separate the points of DATA. By default the Calinski-Harabasz score, the
+Davies-Bouldin index and the Dunn index (torchmetrics' definition); the
+silhouette, which compares every pair of points (O(n^2 d) time), only when
+asked (--metric silhouette_score or --metric all):
+
+  {chr(10).join('  ' + name for name in INTRINSIC_NAMES).strip()}
+
+DATA holds one row per sample: a 2-D floating-point .npy array or .pt tensor.
+LABELS holds one integer label per sample, as for the score command.
+Everything is computed in float64 whatever DATA's dtype.
+"""
+INTRINSIC_EPILOG = f"""\
+exit status: 0 on success, 1 for unusable input (one line on stderr), 2 for a usage error.
+
+examples:
+  {PROG} intrinsic embeddings.npy labels.npy
+  {PROG} intrinsic embeddings.pt labels.csv --labels-column kmeans --metric all --json
+  {PROG} intrinsic embeddings.npy labels.txt --metric dunn_index --p 1
+"""
 DEMO_DESCRIPTION = (
     "Score the two reference examples, then time a generated batch of labels against "
     "torchmetrics and scikit-learn (when installed). This is what runs with no arguments."
@@ -92,16 +118,25 @@ def score(args: argparse.Namespace) -> None:
         raise InputError("the files have no labels")
     preds, target = preds.to(args.device), target.to(args.device)
     check_cluster_labels(preds, target)
-    names = requested_metrics(args.metric)
+    names = requested_metrics(args.metric, METRIC_NAMES, ["mutual_info_score"])
+    summary_names = [name for name in names if name in formulas.METRICS]
     summary = contingency_summary(preds, target, expected_mutual_info=formulas.needs_expected_mutual_info(names))
     # The formulas' float64 results, not the functionals' default dtype: a
     # printed score should carry every digit that was computed.
-    values = {name: value.item() for name, value in formulas.scores(summary, names, args.average_method, args.beta).items()}
-    if args.json:
-        # What was read of each file: its labels, and the first line if it was a header.
-        read = {"preds_labels_read": preds.numel(), "target_labels_read": target.numel(),
-                "preds_header": preds_file.header, "target_header": target_file.header}
-        print(json.dumps({**values, "n_samples": preds.numel(), **read}))
+    values = formulas.scores(summary, summary_names, args.average_method, args.beta)
+    if "cluster_accuracy" in names:
+        values["cluster_accuracy"] = cluster_accuracy_of_cells(*ops.pair_histogram(preds, target))
+    values = {name: values[name].item() for name in names}
+    # What was read of each file: its labels, and the first line if it was a header.
+    read = {"preds_labels_read": preds.numel(), "target_labels_read": target.numel(),
+            "preds_header": preds_file.header, "target_header": target_file.header}
+    print_values(values, {"n_samples": preds.numel(), **read} if args.json else None)
+
+
+def print_values(values: Dict[str, float], json_extra: Optional[dict]) -> None:
+    """Bare values, one per line with its name when there are several; or, given json_extra, one JSON object."""
+    if json_extra is not None:
+        print(json.dumps({**values, **json_extra}))
     elif len(values) == 1:
         print(repr(next(iter(values.values()))))
     else:
@@ -110,13 +145,45 @@ def score(args: argparse.Namespace) -> None:
             print(f"{name:<{width}}  {value!r}")
 
 
-def requested_metrics(requested: Optional[List[str]]) -> List[str]:
-    """The --metric names in order, without repeats; ``all`` is every metric; none given is the MI."""
+def intrinsic(args: argparse.Namespace) -> None:
+    _check_device(args.device)
+    data = load_embeddings(args.data)
+    labels_file = load_labels(args.labels, args.labels_column, args.header)
+    labels = labels_file.labels
+    if data.shape[0] != labels.numel():
+        raise InputError(f"DATA has {data.shape[0]} rows but LABELS has {labels.numel()} labels; they must match")
+    if labels.numel() == 0:
+        raise InputError("the files have no samples")
+    finite = torch.isfinite(data).all(dim=1)
+    if not bool(finite.all()):
+        row = int((~finite).nonzero()[0])
+        raise InputError(f"{args.data}: row {row} has a value that is not finite ({data[row].tolist()[:4]}...)")
+    data, labels = data.to(args.device), labels.to(args.device)
+    names = requested_metrics(args.metric, INTRINSIC_NAMES, list(DEFAULT_INTRINSIC))
+    compute = {
+        "calinski_harabasz_score": lambda: functional.calinski_harabasz_score(data, labels),
+        "davies_bouldin_score": lambda: functional.davies_bouldin_score(data, labels),
+        "dunn_index": lambda: functional.dunn_index(data, labels, p=args.p),
+        "silhouette_score": lambda: functional.silhouette_score(data, labels, metric=args.silhouette_metric),
+    }
+    # float64 results: a printed score should carry every digit that was computed.
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        values = {name: compute[name]().item() for name in names}
+    finally:
+        torch.set_default_dtype(previous)
+    extra = {"n_samples": labels.numel(), "dimensions": data.shape[1], "labels_header": labels_file.header}
+    print_values(values, extra if args.json else None)
+
+
+def requested_metrics(requested: Optional[List[str]], every: Sequence[str], default: List[str]) -> List[str]:
+    """The --metric names in order, without repeats; ``all`` is every one; none given is the default."""
     if not requested:
-        return ["mutual_info_score"]
+        return default
     names: List[str] = []
     for name in requested:
-        for expanded in METRIC_NAMES if name == "all" else (name,):
+        for expanded in every if name == "all" else (name,):
             if expanded not in names:
                 names.append(expanded)
     return names
@@ -136,6 +203,16 @@ def demo(args: argparse.Namespace) -> None:
 
     _check_device(args.device)
     run(num_samples=args.samples, num_clusters=args.clusters, device=args.device, seed=args.seed)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -201,6 +278,32 @@ def build_parser() -> argparse.ArgumentParser:
     score_parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to compute (default: cpu)")
     # None: the default header rule (neither --header nor --no-header).
     score_parser.set_defaults(handler=score, header=None)
+
+    intrinsic_parser = commands.add_parser(
+        "intrinsic",
+        help="print intrinsic metrics of labels on embedded data (Calinski-Harabasz, Davies-Bouldin, Dunn, silhouette)",
+        description=INTRINSIC_DESCRIPTION,
+        epilog=INTRINSIC_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    intrinsic_parser.add_argument("data", metavar="DATA", help=f"embedded points, one row a sample ({EMBEDDING_FORMATS})")
+    intrinsic_parser.add_argument("labels", metavar="LABELS", help=f"their cluster labels ({FORMATS})")
+    intrinsic_parser.add_argument("--labels-column", metavar="NAME", help="CSV column of LABELS (by header name)")
+    header_options = intrinsic_parser.add_mutually_exclusive_group()
+    header_options.add_argument("--header", dest="header", action="store_true",
+                                help="the first line of a one-column LABELS file is a header, even a number")
+    header_options.add_argument("--no-header", dest="header", action="store_false",
+                                help="every line of a one-column LABELS file is a label")
+    intrinsic_parser.add_argument(
+        "--metric", action="append", choices=INTRINSIC_NAMES + ("all",), metavar="NAME",
+        help=f"a metric to print (repeatable; 'all' for every one; default: {', '.join(DEFAULT_INTRINSIC)})")
+    intrinsic_parser.add_argument("--p", type=_positive_float, default=2.0, help="the Dunn index's p-norm (default: 2)")
+    intrinsic_parser.add_argument("--silhouette-metric", choices=("euclidean", "sqeuclidean"), default="euclidean",
+                                  help="the silhouette's distance (default: euclidean)")
+    intrinsic_parser.add_argument("--json", action="store_true",
+                                  help='print {"<metric>": ..., "n_samples": N, "dimensions": D, "labels_header": ...}')
+    intrinsic_parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to compute (default: cpu)")
+    intrinsic_parser.set_defaults(handler=intrinsic, header=None)
 
     demo_parser = commands.add_parser("demo", help="run the demo (the default)", description=DEMO_DESCRIPTION)
     demo_parser.add_argument("--samples", type=_positive_int, default=10_000_000, help="labels in the generated batch (default: 10^7)")

@@ -8,26 +8,42 @@ and the device of ``preds``.
 
 import math
 import numbers
-from typing import Dict, Literal, Sequence, Union
+from typing import Dict, Literal, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 
 from clustering_metrics import formulas, ops
+from clustering_metrics.embeddings import (
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    dunn_index,
+    silhouette_samples,
+    silhouette_score,
+)
+from clustering_metrics.formulas.assignment import cluster_accuracy_of_cells, dense_table, pair_confusion_of_summary
 from clustering_metrics.formulas.information import AVERAGE_METHODS
 from clustering_metrics.summary import contingency_summary
 
 __all__ = [
     "adjusted_mutual_info_score",
     "adjusted_rand_score",
+    "calinski_harabasz_score",
     "check_cluster_labels",
+    "cluster_accuracy",
     "clustering_scores",
     "completeness_score",
+    "contingency_matrix",
+    "davies_bouldin_score",
+    "dunn_index",
     "fowlkes_mallows_index",
     "homogeneity_score",
     "mutual_info_score",
     "normalized_mutual_info_score",
+    "pair_confusion_matrix",
     "rand_score",
+    "silhouette_samples",
+    "silhouette_score",
     "v_measure_score",
 ]
 
@@ -229,3 +245,92 @@ def clustering_scores(
     summary = contingency_summary(preds, target, expected_mutual_info=formulas.needs_expected_mutual_info(names))
     dtype = torch.get_default_dtype()
     return {name: value.to(dtype) for name, value in formulas.scores(summary, names, average_method, beta).items()}
+
+
+def check_num_classes(num_classes: Optional[int]) -> Optional[int]:
+    """torchmetrics' check of ``num_classes`` (a positive int), which is optional here."""
+    if num_classes is None:
+        return None
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes <= 0:
+        raise ValueError("Argument `num_classes` should be a positive integer")
+    return int(num_classes)
+
+
+def _check_labels_below(preds: Tensor, target: Tensor, num_classes: int) -> None:
+    # torchmetrics' confusion matrix refuses labels outside [0, num_classes) with these messages.
+    for name, labels in (("preds", preds), ("target", target)):
+        if labels.numel() == 0:
+            continue
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0 or high >= num_classes:
+            raise RuntimeError(
+                f"Detected the value {low if low < 0 else high} in `{name}`, outside the range [0, {num_classes}) "
+                f"that `num_classes={num_classes}` allows."
+            )
+
+
+def cluster_accuracy(preds: Tensor, target: Tensor, num_classes: Optional[int] = None) -> Tensor:
+    """The accuracy of the best one-to-one map from clusters to classes: the largest fraction of samples it labels right.
+
+    The map is an exact maximum-weight assignment on the integer counts of
+    the contingency table (:func:`clustering_metrics.ops.linear_sum_assignment`;
+    torchmetrics solves it with float32 costs, inexact past 2^24 samples). The
+    numbers of clusters and classes may differ (extra ones map to nothing),
+    and labels may be any integers; with ``num_classes`` they must lie in
+    ``[0, num_classes)``, as torchmetrics requires. NaN for no samples.
+
+    Example:
+        >>> import torch
+        >>> from clustering_metrics.functional import cluster_accuracy
+        >>> cluster_accuracy(torch.tensor([0, 0, 1, 1, 2]), torch.tensor([1, 1, 0, 0, 0]))
+        tensor(0.8000)
+    """
+    num_classes = check_num_classes(num_classes)
+    check_cluster_labels(preds, target)
+    if num_classes is not None:
+        _check_labels_below(preds, target, num_classes)
+    return cluster_accuracy_of_cells(*ops.pair_histogram(preds, target)).to(torch.get_default_dtype())
+
+
+def contingency_matrix(preds: Tensor, target: Tensor, sparse: bool = False) -> Tensor:
+    """The contingency table as scikit-learn's ``contingency_matrix(target, preds)`` gives it: int64, one row per
+    target class and one column per predicted cluster, both in increasing label order.
+
+    ``sparse=True`` gives it as a sparse COO tensor of the non-empty cells
+    (coalesced), which a table of many clusters needs: the dense one takes 8
+    bytes a cell.
+
+    Example:
+        >>> import torch
+        >>> from clustering_metrics.functional import contingency_matrix
+        >>> contingency_matrix(torch.tensor([0, 0, 1, 2]), torch.tensor([5, 5, 5, 7]))
+        tensor([[2, 1, 0],
+                [0, 0, 1]])
+    """
+    check_cluster_labels(preds, target)
+    pred_labels, target_labels, counts = ops.pair_histogram(preds, target)
+    if not sparse:
+        return dense_table(pred_labels, target_labels, counts, "contingency_matrix")[0]
+    pred_ids, pred_clusters = ops.rank_labels(pred_labels)
+    target_ids, target_classes = ops.rank_labels(target_labels)
+    size = (target_classes.numel(), pred_clusters.numel())
+    return torch.sparse_coo_tensor(torch.stack([target_ids, pred_ids]), counts, size, is_coalesced=True)
+
+
+def pair_confusion_matrix(preds: Tensor, target: Tensor) -> Tensor:
+    """scikit-learn's pair confusion matrix ``pair_confusion_matrix(target, preds)``: a 2 x 2 int64 tensor counting
+    ordered pairs of distinct samples: ``[0, 0]`` apart in both, ``[0, 1]`` together in ``preds`` only, ``[1, 0]``
+    together in ``target`` only, ``[1, 1]`` together in both.
+
+    Exact (from the 128-bit pair counts of the summary); it fits int64 up to
+    N = 3,037,000,500 samples, beyond which it raises.
+
+    Example:
+        >>> import torch
+        >>> from clustering_metrics.functional import pair_confusion_matrix
+        >>> pair_confusion_matrix(torch.tensor([0, 0, 1, 1]), torch.tensor([0, 0, 1, 2]))
+        tensor([[8, 2],
+                [0, 2]])
+    """
+    check_cluster_labels(preds, target)
+    return pair_confusion_of_summary(contingency_summary(preds, target))

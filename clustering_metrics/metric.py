@@ -1,4 +1,10 @@
-"""The metric classes: ``torchmetrics.Metric`` subclasses sharing one label-pair histogram state."""
+"""The metric classes: ``torchmetrics.Metric`` subclasses.
+
+The contingency metrics (and the cluster accuracy) share one label-pair
+histogram state (:class:`ContingencyMetric`); the intrinsic metrics keep the
+embedded data (:class:`EmbeddingMetric`), except the Calinski-Harabasz
+score, whose state is each cluster's moments.
+"""
 
 from typing import Any, Dict, Optional, Sequence, Union
 
@@ -7,21 +13,34 @@ from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.utilities.plot import _AX_TYPE, _PLOT_OUT_TYPE
 
-from clustering_metrics import formulas
-from clustering_metrics.functional import AverageMethod, check_average_method, check_beta, check_cluster_labels
-from clustering_metrics.metric_state import check_label_bounds, state_for
+from clustering_metrics import embeddings, formulas, ops
+from clustering_metrics.formulas.assignment import cluster_accuracy_of_cells
+from clustering_metrics.functional import (
+    AverageMethod,
+    check_average_method,
+    check_beta,
+    check_cluster_labels,
+    check_num_classes,
+)
+from clustering_metrics.metric_state import as_int64, check_label_bounds, state_for
 from clustering_metrics.summary import ContingencySummary
 
 __all__ = [
     "AdjustedMutualInfoScore",
     "AdjustedRandScore",
+    "CalinskiHarabaszScore",
+    "ClusterAccuracy",
     "ClusteringScores",
     "CompletenessScore",
+    "DaviesBouldinScore",
+    "DunnIndex",
+    "EmbeddingMetric",
     "FowlkesMallowsIndex",
     "HomogeneityScore",
     "MutualInfoScore",
     "NormalizedMutualInfoScore",
     "RandScore",
+    "SilhouetteScore",
     "VMeasureScore",
 ]
 
@@ -274,3 +293,188 @@ class ClusteringScores(ContingencyMetric):
         dtype = torch.get_default_dtype()
         values = formulas.scores(self.summary(), self.metrics, self.average_method, self.beta)
         return {name: value.to(dtype) for name, value in values.items()}
+
+
+class ClusterAccuracy(ContingencyMetric):
+    """The accuracy of the best one-to-one map from clusters to classes; a drop-in for
+    ``torchmetrics.clustering.ClusterAccuracy``.
+
+    It keeps the histogram state of every contingency metric, so a
+    ``MetricCollection`` of it and them counts each batch once. ``num_classes``
+    is optional; given, labels must lie in ``[0, num_classes)`` and the state is
+    the dense ``num_classes x num_classes`` table of the known label bounds
+    (one kernel launch an update, no host synchronisation). The assignment is
+    exact on the integer counts, and solved on the host
+    (:func:`clustering_metrics.ops.linear_sum_assignment`).
+
+    Example:
+        >>> import torch
+        >>> from clustering_metrics import ClusterAccuracy
+        >>> metric = ClusterAccuracy()
+        >>> metric(torch.tensor([0, 0, 1, 1, 2]), torch.tensor([1, 1, 0, 0, 0]))
+        tensor(0.8000)
+    """
+
+    higher_is_better: Optional[bool] = True
+    plot_lower_bound: float = 0.0
+    plot_upper_bound: float = 1.0
+
+    def __init__(self, num_classes: Optional[int] = None, **kwargs: Any) -> None:
+        num_classes = check_num_classes(num_classes)
+        super().__init__(num_pred_clusters=num_classes, num_target_clusters=num_classes, **kwargs)
+        self.num_classes = num_classes
+
+    def compute(self) -> Tensor:
+        self._state.check_own(self)
+        cells = ops.pair_histogram(*self._state.weighted_pairs(self))
+        return cluster_accuracy_of_cells(*cells).to(torch.get_default_dtype())
+
+
+class EmbeddingMetric(Metric):
+    """Base of the intrinsic metrics that need every point: the state is the embedded data and its labels.
+
+    The Davies-Bouldin index, the Dunn index and the silhouette need each
+    cluster's final centroid (or every other point) before any distance, so
+    the data cannot be reduced as it arrives: like torchmetrics, the state
+    is every row of ``data`` (in its own dtype) and its label (int64), O(N d)
+    memory, gathered across ranks. Unlike torchmetrics, an update stores a
+    copy, so refilling a batch buffer in place cannot change the result. The
+    states (``data``, ``labels``) have the same names in every subclass, so a
+    ``MetricCollection`` of them keeps one copy through compute groups.
+    """
+
+    is_differentiable: bool = False
+    full_state_update: bool = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_state("data", default=[], dist_reduce_fx="cat")
+        self.add_state("labels", default=[], dist_reduce_fx="cat")
+
+    def update(self, data: Tensor, labels: Tensor) -> None:
+        """Add a batch of embedded points and their cluster labels."""
+        embeddings.check_embeddings(data, labels)
+        self.data.append(data.detach().clone())
+        self.labels.append(as_int64(labels).clone())
+
+    def _gathered(self) -> "tuple[Tensor, Tensor]":
+        data = self.data if isinstance(self.data, Tensor) else torch.cat(self.data) if self.data else None
+        labels = self.labels if isinstance(self.labels, Tensor) else torch.cat(self.labels) if self.labels else None
+        if data is None:
+            raise ValueError(f"{type(self).__name__}.compute() needs data: call update() first.")
+        return data, labels
+
+    def plot(self, val: Union[Tensor, Sequence[Tensor], None] = None, ax: Optional[_AX_TYPE] = None) -> _PLOT_OUT_TYPE:
+        """Plot one value or a sequence of values; computes the current value when ``val`` is None."""
+        return self._plot(val, ax)
+
+
+class DaviesBouldinScore(EmbeddingMetric):
+    """The Davies-Bouldin index, lower is better; a drop-in for ``torchmetrics.clustering.DaviesBouldinScore``
+    (whose ``higher_is_better`` is wrongly True), in float64."""
+
+    higher_is_better: Optional[bool] = False
+    plot_lower_bound: float = 0.0
+
+    def compute(self) -> Tensor:
+        return embeddings.davies_bouldin_score(*self._gathered())
+
+
+class DunnIndex(EmbeddingMetric):
+    """torchmetrics' Dunn index (see :func:`clustering_metrics.functional.dunn_index`); a drop-in for
+    ``torchmetrics.clustering.DunnIndex``."""
+
+    higher_is_better: Optional[bool] = True
+    plot_lower_bound: float = 0.0
+
+    def __init__(self, p: float = 2, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not p > 0:
+            raise ValueError(f"Expected argument `p` to be a positive number (or math.inf), but got {p!r}")
+        self.p = p
+
+    def compute(self) -> Tensor:
+        return embeddings.dunn_index(*self._gathered(), p=self.p)
+
+
+class SilhouetteScore(EmbeddingMetric):
+    """The mean silhouette of all samples (torchmetrics has none): exact Euclidean distances, O(n^2 d) time and
+    O(n k) memory at ``compute()``, the same bits at any thread count."""
+
+    higher_is_better: Optional[bool] = True
+    plot_lower_bound: float = -1.0
+    plot_upper_bound: float = 1.0
+
+    def __init__(self, metric: embeddings.SilhouetteMetric = "euclidean", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if metric not in ("euclidean", "sqeuclidean"):
+            raise ValueError(f"Expected argument `metric` to be 'euclidean' or 'sqeuclidean' but got {metric!r}")
+        self.metric = metric
+
+    def compute(self) -> Tensor:
+        return embeddings.silhouette_score(*self._gathered(), metric=self.metric)
+
+
+class CalinskiHarabaszScore(Metric):
+    """The Calinski-Harabasz score; a drop-in for ``torchmetrics.clustering.CalinskiHarabaszScore``.
+
+    Its state is not the data but each cluster's moments: its label, size,
+    mean and centred second moment (``cluster_labels``, ``cluster_sizes``,
+    ``cluster_means``, ``cluster_m2``), O(k d) memory. An update reduces the
+    batch per cluster and merges it into the state by Chan's pairwise
+    update, which stays accurate however far the data sit from the origin;
+    ranks' states are gathered and merged the same way.
+
+    Example:
+        >>> import torch
+        >>> from clustering_metrics import CalinskiHarabaszScore
+        >>> metric = CalinskiHarabaszScore()
+        >>> metric.update(torch.tensor([[0.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0]))
+        >>> metric.update(torch.tensor([[4.0, 0.0], [4.0, 1.0]]), torch.tensor([1, 1]))
+        >>> metric.compute()
+        tensor(32.)
+    """
+
+    is_differentiable: bool = False
+    higher_is_better: Optional[bool] = True
+    full_state_update: bool = False
+    plot_lower_bound: float = 0.0
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for name in ("cluster_labels", "cluster_sizes", "cluster_means", "cluster_m2"):
+            self.add_state(name, default=[], dist_reduce_fx="cat")
+
+    def update(self, data: Tensor, labels: Tensor) -> None:
+        """Add a batch of embedded points and their cluster labels."""
+        embeddings.check_embeddings(data, labels)
+        ids, distinct = ops.rank_labels(labels)
+        sizes, means, m2 = ops.cluster_moments(embeddings._op_data(data), ids, distinct.numel())
+        merged = self._merged([*self._moments(), (as_int64(distinct), sizes, means, m2)])
+        self.cluster_labels, self.cluster_sizes, self.cluster_means, self.cluster_m2 = ([t] for t in merged)
+
+    def _moments(self) -> "list[tuple[Tensor, Tensor, Tensor, Tensor]]":
+        # List states, or the one tensor each that torchmetrics leaves after a sync.
+        states = [self.cluster_labels, self.cluster_sizes, self.cluster_means, self.cluster_m2]
+        if isinstance(states[0], Tensor):
+            return [tuple(states)]
+        return list(zip(*states))
+
+    @staticmethod
+    def _merged(parts: "list[tuple[Tensor, Tensor, Tensor, Tensor]]") -> "tuple[Tensor, Tensor, Tensor, Tensor]":
+        labels, sizes, means, m2 = (torch.cat(column) for column in zip(*parts))
+        ids, distinct = ops.rank_labels(labels)
+        sizes, means, m2 = ops.cluster_moments(means, ids, distinct.numel(), weights=sizes, m2=m2)
+        return distinct, sizes, means, m2
+
+    def compute(self) -> Tensor:
+        parts = self._moments()
+        if not parts:
+            raise ValueError("CalinskiHarabaszScore.compute() needs data: call update() first.")
+        _, sizes, means, m2 = self._merged(parts)
+        embeddings._check_cluster_count(sizes.numel(), int(sizes.sum()))
+        return embeddings.calinski_harabasz_from_moments(sizes, means, m2).to(torch.get_default_dtype())
+
+    def plot(self, val: Union[Tensor, Sequence[Tensor], None] = None, ax: Optional[_AX_TYPE] = None) -> _PLOT_OUT_TYPE:
+        """Plot one value or a sequence of values; computes the current value when ``val`` is None."""
+        return self._plot(val, ax)

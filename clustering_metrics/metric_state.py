@@ -23,7 +23,9 @@ from torch import Tensor
 from clustering_metrics import _C, ops
 from clustering_metrics.summary import ContingencySummary, contingency_summary
 
-__all__ = ["HistogramState", "TableState", "MAX_TABLE_CELLS", "PENDING_LABELS", "check_label_bounds", "state_for"]
+__all__ = [
+    "HistogramState", "TableState", "MAX_TABLE_CELLS", "PENDING_LABELS", "as_int64", "check_label_bounds", "state_for",
+]
 
 _PRED, _TARGET, _COUNT = 0, 1, 2
 NO_BOUNDS = (0, 0)
@@ -132,7 +134,14 @@ def _check_rows(value: Any, name: str, width: int, what: str, source: str) -> No
 
 
 class _State:
-    """What both kinds of state share: the ``bounds`` state and the checks of an incoming state."""
+    """What both kinds of state share: the ``bounds`` state, the checks of an incoming state and the summary."""
+
+    def weighted_pairs(self, metric: Any) -> Tuple[Tensor, Tensor, Tensor]:
+        """(preds, target, counts): everything counted, as label pairs with a count each (a pair may repeat)."""
+        raise NotImplementedError
+
+    def summary(self, metric: Any, expected_mutual_info: bool) -> ContingencySummary:
+        return contingency_summary(*self.weighted_pairs(metric), expected_mutual_info=expected_mutual_info)
 
     names: Tuple[str, ...] = ()
     other_names: Tuple[str, ...] = ()
@@ -215,13 +224,13 @@ class HistogramState(_State):
         if self._pending_labels(metric) >= PENDING_LABELS:
             self._count_pending(metric)
 
-    def summary(self, metric: Any, expected_mutual_info: bool) -> ContingencySummary:
+    def weighted_pairs(self, metric: Any) -> Tuple[Tensor, Tensor, Tensor]:
         # After a sync, torchmetrics leaves each list state as one gathered tensor.
         pending, histogram = _cat(metric.pending, 2), _cat(metric.histogram, 3)
         preds = torch.cat([histogram[:, _PRED], pending[:, _PRED]])
         target = torch.cat([histogram[:, _TARGET], pending[:, _TARGET]])
         counts = torch.cat([histogram[:, _COUNT], torch.ones_like(pending[:, _PRED])])
-        return contingency_summary(preds, target, counts, expected_mutual_info=expected_mutual_info)
+        return preds, target, counts
 
     def check_incoming(self, state: Dict[str, Any], source: str) -> None:
         super().check_incoming(state, source)
@@ -300,7 +309,7 @@ class TableState(_State):
         device = metric.table.device
         ops.count_into_table(preds.to(device), target.to(device), metric.table, *self.bounds)
 
-    def summary(self, metric: Any, expected_mutual_info: bool) -> ContingencySummary:
+    def weighted_pairs(self, metric: Any) -> Tuple[Tensor, Tensor, Tensor]:
         num_pred, num_target = self.bounds
         outside = int(metric.table[-1])
         if outside:
@@ -309,10 +318,7 @@ class TableState(_State):
                 f"[0, {num_target}); they were not counted. Fix the labels or the bounds, then reset() the metric."
             )
         cells = metric.table[:-1].nonzero().squeeze(1)
-        counts = metric.table[cells]
-        return contingency_summary(
-            cells // num_target, cells % num_target, counts, expected_mutual_info=expected_mutual_info
-        )
+        return cells // num_target, cells % num_target, metric.table[cells]
 
     def check_incoming(self, state: Dict[str, Any], source: str) -> None:
         super().check_incoming(state, source)
@@ -336,7 +342,7 @@ def state_for(bounds: Optional[Tuple[int, int]]) -> _State:
     return HistogramState() if bounds is None else TableState(bounds)
 
 
-def _as_int64(labels: Tensor) -> Tensor:
+def as_int64(labels: Tensor) -> Tensor:
     # Every batch is stored as int64 so batches of different dtypes
     # concatenate. uint64 is reinterpreted bit for bit: the metrics only need
     # labels to stay distinct, not to keep their values.
@@ -349,13 +355,13 @@ def _pending_batch(preds: Tensor, target: Tensor, device: torch.device) -> Tenso
     """(n, 2) int64 label pairs, a copy: the state must not change with the caller's tensors."""
     if preds.dtype == target.dtype == torch.int64:
         return torch.stack([preds, target], dim=1).to(device)  # stack copies
-    return torch.stack([_as_int64(preds), _as_int64(target)], dim=1).to(device)
+    return torch.stack([as_int64(preds), as_int64(target)], dim=1).to(device)
 
 
 def _histogram(preds: Tensor, target: Tensor, counts: Optional[Tensor] = None) -> Tensor:
     """(pairs, 3) int64 rows (pred, target, count), one per distinct pair."""
     pred, target_labels, count = ops.pair_histogram(preds, target, counts)
-    return torch.stack([_as_int64(pred), _as_int64(target_labels), count], dim=1)
+    return torch.stack([as_int64(pred), as_int64(target_labels), count], dim=1)
 
 
 def _merged(levels: Sequence[Tensor]) -> Tensor:

@@ -11,7 +11,18 @@ from torch import Tensor
 
 from clustering_metrics import _C
 
-__all__ = ["pair_histogram", "mutual_info_from_histogram", "mutual_info_score", "contingency_summary", "count_into_table"]
+__all__ = [
+    "pair_histogram",
+    "mutual_info_from_histogram",
+    "mutual_info_score",
+    "contingency_summary",
+    "count_into_table",
+    "rank_labels",
+    "cluster_moments",
+    "cluster_distances",
+    "silhouette_sums",
+    "linear_sum_assignment",
+]
 
 # The summary op's output sizes, from the slots the extension exports (csrc/common/summary.h).
 NUM_SUMMARY_INTEGERS = len(_C.SUMMARY_INTEGER_SLOTS)
@@ -84,6 +95,69 @@ def count_into_table(preds: Tensor, target: Tensor, table: Tensor, num_pred_clus
     torch.ops.clustering_metrics.count_into_table.default(preds, target, table, num_pred_clusters, num_target_clusters)
 
 
+def rank_labels(labels: Tensor) -> Tuple[Tensor, Tensor]:
+    """``(ids, distinct)``: each label's rank (int64) among the distinct labels, and those labels in increasing order.
+
+    As ``torch.unique(labels, return_inverse=True)`` with the outputs swapped,
+    by the ranking stage of the counting pipeline: direct indexing of small
+    label ranges, hashing or sorting of wide ones, so that no choice of label
+    values makes it slow.
+    """
+    _check_tensors(labels=labels)
+    return torch.ops.clustering_metrics.rank_labels.default(labels)
+
+
+def cluster_moments(
+    data: Tensor, ids: Tensor, num_clusters: int, weights: Optional[Tensor] = None, m2: Optional[Tensor] = None
+) -> Tuple[Tensor, Tensor, Tensor]:
+    """``(counts, means, m2)`` of each cluster of the rows of ``data`` (``(n, d)``, any float dtype).
+
+    ``ids`` (int64, in ``[0, num_clusters)``) names each row's cluster. Per
+    cluster: the total weight (int64; a row weighs 1 unless ``weights``
+    gives int64 weights), the weighted mean of its rows (float64, ``(k,
+    d)``), and the centred second moment ``sum of w |x - mean|^2`` (float64),
+    plus the rows' own ``m2`` when given: rows that are themselves the means
+    of groups (``weights`` their sizes, ``m2`` their moments) merge into the
+    moments of the union. Sums are compensated float64 in a fixed order, so
+    the result does not depend on the thread count.
+    """
+    _check_tensors(data=data, ids=ids, **({} if weights is None else {"weights": weights}),
+                   **({} if m2 is None else {"m2": m2}))
+    return torch.ops.clustering_metrics.cluster_moments.default(data, ids, num_clusters, weights, m2)
+
+
+def cluster_distances(data: Tensor, ids: Tensor, centroids: Tensor, p: float = 2.0) -> Tuple[Tensor, Tensor]:
+    """``(sum_euclidean, max_norm)`` per cluster: the sum of the Euclidean distances of its rows to its centroid,
+    and the largest ``p``-norm distance (float64), ``centroids`` being float64 ``(k, d)``."""
+    _check_tensors(data=data, ids=ids, centroids=centroids)
+    return torch.ops.clustering_metrics.cluster_distances.default(data, ids, centroids, float(p))
+
+
+def silhouette_sums(data: Tensor, ids: Tensor, num_clusters: int) -> Tensor:
+    """The ``(n, num_clusters)`` float64 sums of the Euclidean distances from each row to the rows of each cluster.
+
+    Each distance is the square root of its summed squared coordinate
+    differences (never the ``|x|^2 + |y|^2 - 2 x.y`` expansion), summed in a
+    fixed order: the same bits at any thread count. Costs ``O(n^2 d)`` time
+    and ``O(n k)`` memory.
+    """
+    _check_tensors(data=data, ids=ids)
+    return torch.ops.clustering_metrics.silhouette_sums.default(data, ids, num_clusters)
+
+
+def linear_sum_assignment(cost: Tensor, maximize: bool = False) -> Tuple[Tensor, Tensor]:
+    """``(row_ind, col_ind)`` of an assignment of least (or most) total cost, as ``scipy.optimize.linear_sum_assignment``.
+
+    ``cost`` is a 2-d int64 tensor, any shape: integer costs keep the
+    shortest-augmenting-path solver (Jonker-Volgenant, in Crouse's
+    rectangular form) exact. ``row_ind`` is increasing, and
+    ``min(rows, cols)`` rows are assigned. On a GPU the matrix is copied to
+    the host and solved there.
+    """
+    _check_tensors(cost=cost)
+    return torch.ops.clustering_metrics.linear_sum_assignment.default(cost, maximize)
+
+
 def _check_fake_labels(preds: Tensor, target: Tensor) -> None:
     torch._check(preds.dim() == 1 and target.dim() == 1, lambda: "labels must be 1-d tensors")
     torch._check(preds.shape[0] == target.shape[0], lambda: "labels must have the same length")
@@ -135,3 +209,46 @@ def _count_into_table_fake(preds, target, table, num_pred_clusters, num_target_c
         lambda: "table must be int64 with num_pred_clusters * num_target_clusters + 1 entries",
     )
     return None
+
+
+@torch.library.register_fake("clustering_metrics::rank_labels")
+def _rank_labels_fake(labels):
+    torch._check(labels.dim() == 1, lambda: "labels must be a 1-d tensor")
+    num_distinct = torch.library.get_ctx().new_dynamic_size()
+    return labels.new_empty(labels.shape, dtype=torch.int64), labels.new_empty(num_distinct)
+
+
+def _check_fake_embeddings(data, ids):
+    torch._check(data.dim() == 2 and data.dtype.is_floating_point, lambda: "data must be a 2-d float tensor")
+    torch._check(ids.dtype == torch.int64 and ids.dim() == 1 and ids.shape[0] == data.shape[0],
+                 lambda: "ids must be int64, one per row of data")
+
+
+@torch.library.register_fake("clustering_metrics::cluster_moments")
+def _cluster_moments_fake(data, ids, num_clusters, weights=None, m2=None):
+    _check_fake_embeddings(data, ids)
+    return (
+        data.new_empty(num_clusters, dtype=torch.int64),
+        data.new_empty((num_clusters, data.shape[1]), dtype=torch.float64),
+        data.new_empty(num_clusters, dtype=torch.float64),
+    )
+
+
+@torch.library.register_fake("clustering_metrics::cluster_distances")
+def _cluster_distances_fake(data, ids, centroids, p=2.0):
+    _check_fake_embeddings(data, ids)
+    return (data.new_empty(centroids.shape[0], dtype=torch.float64),
+            data.new_empty(centroids.shape[0], dtype=torch.float64))
+
+
+@torch.library.register_fake("clustering_metrics::silhouette_sums")
+def _silhouette_sums_fake(data, ids, num_clusters):
+    _check_fake_embeddings(data, ids)
+    return data.new_empty((data.shape[0], num_clusters), dtype=torch.float64)
+
+
+@torch.library.register_fake("clustering_metrics::linear_sum_assignment")
+def _linear_sum_assignment_fake(cost, maximize=False):
+    torch._check(cost.dim() == 2 and cost.dtype == torch.int64, lambda: "cost must be a 2-d int64 tensor")
+    assigned = min(cost.shape[0], cost.shape[1])
+    return cost.new_empty(assigned), cost.new_empty(assigned)

@@ -14,6 +14,13 @@ inline constexpr const char* kOpSchemas[] = {
     "(Tensor pred_totals, Tensor target_totals, Tensor integers, Tensor reals)",
     "count_into_table(Tensor preds, Tensor target, Tensor(a!) table, int num_pred_clusters, "
     "int num_target_clusters) -> ()",
+    "rank_labels(Tensor labels) -> (Tensor ids, Tensor distinct)",
+    "cluster_moments(Tensor data, Tensor ids, int num_clusters, Tensor? weights=None, Tensor? m2=None) -> "
+    "(Tensor counts, Tensor means, Tensor m2)",
+    "cluster_distances(Tensor data, Tensor ids, Tensor centroids, float p=2.) -> "
+    "(Tensor sum_euclidean, Tensor max_norm)",
+    "silhouette_sums(Tensor data, Tensor ids, int num_clusters) -> Tensor",
+    "linear_sum_assignment(Tensor cost, bool maximize=False) -> (Tensor row_ind, Tensor col_ind)",
 };
 
 }  // namespace clustering_metrics

@@ -14,7 +14,7 @@ import sklearn.metrics as sklearn_metrics
 from sklearn.metrics import mutual_info_score as sklearn_mutual_info_score
 
 import clustering_metrics
-from clustering_metrics import cli, label_files
+from clustering_metrics import cli, data_files
 
 RNG = np.random.default_rng(7)
 PREDS = RNG.integers(0, 6, size=300)
@@ -166,6 +166,8 @@ def test_metric_all_as_json_matches_sklearn(tmp_path, capsys):
     assert result.pop("n_samples") == len(PREDS)
     assert (result.pop("preds_header"), result.pop("target_header")) == (None, None)
     assert (result.pop("preds_labels_read"), result.pop("target_labels_read")) == (len(PREDS), len(TARGET))
+    accuracy = result.pop("cluster_accuracy")  # tested against scipy's assignment below
+    assert 0 < accuracy <= 1
     assert list(result) == list(SKLEARN_METRICS)
     for name, reference in SKLEARN_METRICS.items():
         assert result[name] == pytest.approx(reference(TARGET, PREDS), rel=1e-9, abs=1e-12), name
@@ -366,15 +368,15 @@ def read_csv(tmp_path, text, column=None, header=None, name="labels.csv"):
     """``load_labels`` of a file holding ``text`` (UTF-8): its labels as a list, and its header."""
     path = tmp_path / name
     path.write_bytes(text.encode())
-    loaded = label_files.load_labels(str(path), column, header)
+    loaded = data_files.load_labels(str(path), column, header)
     return loaded.labels.tolist(), loaded.header
 
 
 def csv_error(tmp_path, text, column=None, header=None):
     path = tmp_path / "labels.csv"
     path.write_bytes(text.encode())
-    with pytest.raises(label_files.InputError) as error:
-        label_files.load_labels(str(path), column, header)
+    with pytest.raises(data_files.InputError) as error:
+        data_files.load_labels(str(path), column, header)
     return str(error.value)
 
 
@@ -558,7 +560,7 @@ def test_a_missing_column_lists_a_bounded_part_of_the_header(tmp_path, columns):
     message = csv_error(tmp_path, header + "\n" + ",".join("1" * columns) + "\n", column="kmeans")
     assert "no column 'kmeans' in the header (columns: column_0, column_1, column_2" in message
     assert len(message) < 400
-    assert (f"({columns} columns)" in message) == (columns > label_files.SHOWN_COLUMNS)
+    assert (f"({columns} columns)" in message) == (columns > data_files.SHOWN_COLUMNS)
 
 
 @pytest.mark.parametrize(
@@ -602,7 +604,7 @@ def test_fast_reader_accepts_no_bad_label(tmp_path, bad, phrase):
     # The fast reader must leave every file it cannot read exactly to the exact reader.
     path = tmp_path / "labels.csv"
     path.write_text("1\n2\n" + bad + "\n3\n")
-    assert label_files._read_column_fast(str(path), 0, None, False) is None
+    assert data_files._read_column_fast(str(path), 0, None, False) is None
 
 
 @pytest.mark.parametrize(
@@ -643,7 +645,7 @@ def test_fast_reader_refuses_integers_read_via_float(tmp_path, monkeypatch):
     monkeypatch.setattr(np, "loadtxt", loadtxt_of_numpy_1_26)
     path = tmp_path / "labels.csv"
     path.write_text("1\n1.5\n")
-    assert label_files._read_column_fast(str(path), 0, None, False) is None
+    assert data_files._read_column_fast(str(path), 0, None, False) is None
 
 
 def test_fast_and_exact_readers_agree(tmp_path):
@@ -658,9 +660,9 @@ def test_fast_and_exact_readers_agree(tmp_path):
         path = tmp_path / "labels.csv"
         path.write_text(text)
         index = 1 if column else 0
-        fast = label_files._read_column_fast(str(path), index, column, skip_header)
+        fast = data_files._read_column_fast(str(path), index, column, skip_header)
         assert fast is not None  # plain files take the fast path
-        exact = label_files._read_column_exact(str(path), index, width, column, skip_header)
+        exact = data_files._read_column_exact(str(path), index, width, column, skip_header)
         assert fast.tolist() == exact.tolist() == labels.tolist()
 
 
@@ -764,3 +766,71 @@ def test_empty_file_and_directory(tmp_path, capsys, extension):
     (tmp_path / f"folder{extension}").mkdir()
     status, out, err = run_cli(["score", preds, str(tmp_path / f"folder{extension}")], capsys)
     assert_one_line_error(status, out, err, "is a directory")
+
+
+# ------------------------------------------------------------------ intrinsic metrics and the cluster accuracy
+
+
+def test_score_prints_the_cluster_accuracy_exactly(tmp_path, capsys):
+    preds, target = PREDS, TARGET
+    table = sklearn_metrics.cluster.contingency_matrix(target, preds)
+    rows, cols = __import__("scipy.optimize").optimize.linear_sum_assignment(table, maximize=True)
+    expected = table[rows, cols].sum() / len(preds)
+    status, out, err = run_cli(["score", write_labels(tmp_path, "p.npy", preds), write_labels(tmp_path, "t.csv", target),
+                                "--metric", "cluster_accuracy", "--json"], capsys)
+    assert status == 0 and json.loads(out)["cluster_accuracy"] == pytest.approx(expected, rel=1e-15)
+
+
+def write_embeddings(directory, name, data):
+    path = directory / name
+    np.save(path, data) if path.suffix == ".npy" else torch.save(torch.as_tensor(data), path)
+    return str(path)
+
+
+@pytest.mark.parametrize("data_name", ["x.npy", "x.pt"])
+def test_intrinsic_metrics_match_sklearn(tmp_path, capsys, data_name):
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(len(PREDS), 5)) + PREDS[:, None]
+    status, out, err = run_cli(["intrinsic", write_embeddings(tmp_path, data_name, data.astype(np.float32)),
+                                write_labels(tmp_path, "labels.csv", PREDS, header="kmeans"), "--metric", "all",
+                                "--json"], capsys)
+    assert status == 0, err
+    values = json.loads(out)
+    exact = data.astype(np.float32).astype(np.float64)
+    assert values["calinski_harabasz_score"] == pytest.approx(sklearn_metrics.calinski_harabasz_score(exact, PREDS), rel=1e-10)
+    assert values["davies_bouldin_score"] == pytest.approx(sklearn_metrics.davies_bouldin_score(exact, PREDS), rel=1e-10)
+    assert values["silhouette_score"] == pytest.approx(sklearn_metrics.silhouette_score(exact, PREDS), rel=1e-9)
+    assert values["n_samples"] == len(PREDS) and values["dimensions"] == 5 and values["labels_header"] == "kmeans"
+
+
+def test_intrinsic_default_metrics_leave_out_the_silhouette(tmp_path, capsys):
+    data = np.random.default_rng(4).normal(size=(len(PREDS), 3))
+    status, out, err = run_cli(["intrinsic", write_embeddings(tmp_path, "x.npy", data),
+                                write_labels(tmp_path, "y.npy", PREDS)], capsys)
+    assert status == 0 and [line.split()[0] for line in out.splitlines()] == list(cli.DEFAULT_INTRINSIC)
+
+
+@pytest.mark.parametrize(
+    "data, labels, phrase",
+    [
+        (np.zeros((4, 2), dtype=np.int64), [0, 0, 1, 1], "embeddings have dtype int64; embeddings must be floating-point"),
+        (np.zeros(4), [0, 0, 1, 1], "embeddings must be 2-D"),
+        (np.zeros((5, 2)), [0, 0, 1, 1], "DATA has 5 rows but LABELS has 4 labels"),
+        (np.array([[0.0, 1.0], [np.nan, 0.0], [1.0, 1.0], [2.0, 2.0]]), [0, 0, 1, 1], "row 1 has a value that is not finite"),
+        (np.zeros((4, 2)), [0, 0, 0, 0], "Number of detected clusters must be greater than one"),
+    ],
+)
+def test_intrinsic_bad_input_is_one_line(tmp_path, capsys, data, labels, phrase):
+    status, out, err = run_cli(["intrinsic", write_embeddings(tmp_path, "x.npy", data),
+                                write_labels(tmp_path, "y.npy", np.array(labels))], capsys)
+    assert_one_line_error(status, out, err, phrase)
+
+
+def test_intrinsic_refuses_other_formats_and_sparse_tensors(tmp_path, capsys):
+    labels = write_labels(tmp_path, "y.npy", np.array([0, 1]))
+    status, out, err = run_cli(["intrinsic", write_text(tmp_path, "x.csv", "1,2\n3,4\n"), labels], capsys)
+    assert_one_line_error(status, out, err, "unknown format '.csv'; expected .npy or .pt")
+    sparse = tmp_path / "sparse.pt"
+    torch.save(torch.eye(2).to_sparse(), sparse)
+    status, out, err = run_cli(["intrinsic", str(sparse), labels], capsys)
+    assert_one_line_error(status, out, err, "expected a dense 2-D floating-point tensor, found a sparse_coo tensor")

@@ -407,7 +407,7 @@ def test_summary_totals_and_counts():
 
 
 @pytest.mark.parametrize("explicit_groups", [True, False])
-def test_metric_collection_builds_one_histogram_per_batch(monkeypatch, explicit_groups):
+def test_metric_collection_of_the_ten_histogram_metrics_builds_one_histogram_per_batch(monkeypatch, explicit_groups):
     import torchmetrics
 
     built = []
@@ -425,6 +425,7 @@ def test_metric_collection_builds_one_histogram_per_batch(monkeypatch, explicit_
     batches = [(torch.randint(0, 9, (500,), generator=generator), torch.randint(0, 6, (500,), generator=generator))
                for _ in range(5)]
     metrics = {name: getattr(clustering_metrics, cls)() for name, cls in CLASSES.items()}
+    metrics["cluster_accuracy"] = clustering_metrics.ClusterAccuracy()  # the tenth metric of the histogram
     groups = [list(metrics)] if explicit_groups else True
     collection = torchmetrics.MetricCollection(metrics, compute_groups=groups)
     for preds, target in batches:
@@ -436,3 +437,4 @@ def test_metric_collection_builds_one_histogram_per_batch(monkeypatch, explicit_
     all_preds, all_target = torch.cat([p for p, _ in batches]), torch.cat([t for _, t in batches])
     for name in METRICS:
         assert torch.equal(values[name], functional_of(name)(all_preds, all_target)), name
+    assert torch.equal(values["cluster_accuracy"], functional.cluster_accuracy(all_preds, all_target))

@@ -1,8 +1,12 @@
 #include "label_ranking.h"
 
+#include <torch/csrc/stable/ops.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <random>
+
+#include "../host/dispatch.h"
 
 namespace clustering_metrics::cpu {
 
@@ -61,6 +65,49 @@ SampledLabels::SampledLabels(const std::vector<uint64_t>& raw, uint64_t seed)
     while (slots_[slot].rank != kMiss) slot = (slot + 1) & (kSlots - 1);
     slots_[slot] = {raw[rank], rank};
   }
+}
+
+}  // namespace clustering_metrics::cpu
+
+namespace clustering_metrics::cpu {
+
+std::tuple<Tensor, Tensor> rank_labels(const Tensor& labels) {
+  const int64_t n = labels.numel();
+  const ScalarType dtype = labels.scalar_type();
+  Tensor ids = torch::stable::empty({n}, ScalarType::Long);
+  if (n == 0) return {ids, torch::stable::empty({0}, dtype)};
+  uint64_t* id = static_cast<uint64_t*>(ids.mutable_data_ptr());
+  const ContiguousElements elements(labels);
+  LabelIndex index;
+  dispatch_label_type(dtype, [&](auto tag) {
+    using S = LabelStorage<typename decltype(tag)::type>;
+    const S* data = elements.as<S>();
+    index = index_labels(data, n, key_range(data, n), id, /*keep_keys=*/true);
+  });
+  std::vector<uint64_t> distinct_keys;
+  if (index.ranked) {
+    distinct_keys = std::move(index.sorted_keys);
+  } else {
+    // A direct index has an id for every value of the range: the present ones, renumbered in order.
+    std::vector<uint64_t> rank_of(index.size, 0);
+    for (int64_t i = 0; i < n; ++i) rank_of[id[i]] = 1;
+    for (int64_t v = 0; v < index.size; ++v) {
+      if (rank_of[v] == 0) continue;
+      rank_of[v] = distinct_keys.size();
+      distinct_keys.push_back(index.min_key + static_cast<uint64_t>(v));
+    }
+    Chunks(n).run([&](int64_t, int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) id[i] = rank_of[id[i]];
+    });
+  }
+  const int64_t k = static_cast<int64_t>(distinct_keys.size());
+  Tensor distinct = torch::stable::empty({k}, dtype);
+  dispatch_label_type(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* out = static_cast<T*>(distinct.mutable_data_ptr());
+    for (int64_t r = 0; r < k; ++r) out[r] = key_to_label<T>(distinct_keys[r]);
+  });
+  return {ids, distinct};
 }
 
 }  // namespace clustering_metrics::cpu

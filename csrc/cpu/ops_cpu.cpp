@@ -10,6 +10,7 @@
 #include "../common/summary.h"
 #include "../host/expanded_inputs.h"
 #include "../host/expected_mutual_info.h"
+#include "../host/linear_assignment.h"
 #include "pipeline.h"
 
 namespace clustering_metrics::cpu {
@@ -109,6 +110,35 @@ void count_into_table_cpu(Tensor preds, Tensor target, Tensor table, int64_t num
   count_into_table(preds, target, table, bounded);
 }
 
+std::tuple<Tensor, Tensor> rank_labels_cpu(Tensor labels) {
+  check_label_tensor(labels, "labels");
+  return rank_labels(labels);
+}
+
+std::tuple<Tensor, Tensor, Tensor> cluster_moments_cpu(Tensor data, Tensor ids, int64_t num_clusters,
+                                                       std::optional<Tensor> weights, std::optional<Tensor> m2) {
+  check_embeddings(data, ids, num_clusters);
+  if (weights.has_value()) check_counts(*weights, ids, "weights");
+  if (m2.has_value()) check_float64(*m2, "m2", {data.size(0)}, data);
+  return cluster_moments(data, ids, num_clusters, weights, m2);
+}
+
+std::tuple<Tensor, Tensor> cluster_distances_cpu(Tensor data, Tensor ids, Tensor centroids, double p) {
+  check_embeddings(data, ids, centroids.dim() == 2 ? centroids.size(0) : 0);
+  check_float64(centroids, "centroids", {centroids.dim() == 2 ? centroids.size(0) : -1, data.size(1)}, data);
+  check_norm_order(p);
+  return cluster_distances(data, ids, centroids, p);
+}
+
+Tensor silhouette_sums_cpu(Tensor data, Tensor ids, int64_t num_clusters) {
+  check_embeddings(data, ids, num_clusters);
+  return silhouette_sums(data, ids, num_clusters);
+}
+
+std::tuple<Tensor, Tensor> linear_sum_assignment_cpu(Tensor cost, bool maximize) {
+  return linear_sum_assignment(cost, maximize);
+}
+
 }  // namespace
 
 STABLE_TORCH_LIBRARY_IMPL(clustering_metrics, CPU, m) {
@@ -117,6 +147,11 @@ STABLE_TORCH_LIBRARY_IMPL(clustering_metrics, CPU, m) {
   m.impl("mutual_info_score", TORCH_BOX(&mutual_info_score_cpu));
   m.impl("contingency_summary", TORCH_BOX(&contingency_summary_cpu));
   m.impl("count_into_table", TORCH_BOX(&count_into_table_cpu));
+  m.impl("rank_labels", TORCH_BOX(&rank_labels_cpu));
+  m.impl("cluster_moments", TORCH_BOX(&cluster_moments_cpu));
+  m.impl("cluster_distances", TORCH_BOX(&cluster_distances_cpu));
+  m.impl("silhouette_sums", TORCH_BOX(&silhouette_sums_cpu));
+  m.impl("linear_sum_assignment", TORCH_BOX(&linear_sum_assignment_cpu));
 }
 
 }  // namespace clustering_metrics::cpu

@@ -147,6 +147,28 @@ Summary summarize(const CountedCells& cells);
 // adjusted MI, whose numerator is MI - EMI.
 double mutual_info(CountedCells& cells, const Summary& summary, double baseline = 0);
 
+// ---------------------------------------------------------------- the embedding stages
+
+// label_ranking.cpp: each label's rank among the distinct labels (int64 ids),
+// and the distinct labels in increasing order, in the labels' dtype.
+std::tuple<Tensor, Tensor> rank_labels(const Tensor& labels);
+
+// cluster_reduction.cpp: per cluster id in [0, num_clusters), the total
+// weight (1 a row without weights), the weighted mean of the rows and the
+// centred second moment sum of w |x - mean|^2 (+ the rows' own m2, which
+// merges moments computed elsewhere: Chan's pairwise update).
+std::tuple<Tensor, Tensor, Tensor> cluster_moments(const Tensor& data, const Tensor& ids, int64_t num_clusters,
+                                                   const std::optional<Tensor>& weights,
+                                                   const std::optional<Tensor>& m2);
+
+// cluster_reduction.cpp: per cluster, the sum of the Euclidean distances of
+// its rows to its centroid, and the largest p-norm distance.
+std::tuple<Tensor, Tensor> cluster_distances(const Tensor& data, const Tensor& ids, const Tensor& centroids, double p);
+
+// silhouette.cpp: the n x num_clusters sums of Euclidean distances from each
+// row to the rows of each cluster.
+Tensor silhouette_sums(const Tensor& data, const Tensor& ids, int64_t num_clusters);
+
 // (pred labels, target labels, counts) in the dtypes given, sized to the
 // cells; the cells must have been counted with keep_labels.
 std::tuple<Tensor, Tensor, Tensor> histogram_of(CountedCells& cells, ScalarType pred_dtype, ScalarType target_dtype);

@@ -6,6 +6,7 @@
 #include <torch/headeronly/core/ScalarType.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -50,6 +51,13 @@ inline std::string shape_of(const Tensor& t) {
   return shape + "]";
 }
 
+inline std::string shape_of_list(std::initializer_list<int64_t> shape) {
+  std::string text = "[";
+  int64_t d = 0;
+  for (const int64_t extent : shape) text += (d++ ? ", " : "") + std::to_string(extent);
+  return text + "]";
+}
+
 inline bool is_label_dtype(ScalarType t) {
   switch (t) {
     case ScalarType::Bool:
@@ -90,6 +98,41 @@ inline void check_counts(const Tensor& counts, const Tensor& labels, const char*
            labels.numel(), " but got shape ", shape_of(counts), ".");
   CM_CHECK(counts.device() == labels.device(), "Expected ", name, " on ", device_name(labels.device()), " but got ",
            device_name(counts.device()), ".");
+}
+
+inline bool is_embedding_dtype(ScalarType t) {
+  return t == ScalarType::Half || t == ScalarType::BFloat16 || t == ScalarType::Float || t == ScalarType::Double;
+}
+
+// Embeddings (n, d) of a float dtype, and their cluster ids: int64 in
+// [0, num_clusters), one per row (the values are checked where they are read).
+inline void check_embeddings(const Tensor& data, const Tensor& ids, int64_t num_clusters) {
+  CM_CHECK(data.dim() == 2, "Expected data to be a 2-d tensor (samples x dimensions) but got a ", data.dim(),
+           "-d tensor.");
+  CM_CHECK(is_embedding_dtype(data.scalar_type()), "Expected data of a floating-point dtype but got ",
+           data.scalar_type(), ".");
+  CM_CHECK(ids.scalar_type() == ScalarType::Long && ids.dim() == 1 && ids.numel() == data.size(0),
+           "Expected ids to be an int64 1-d tensor of ", data.size(0), " entries but got ", ids.scalar_type(),
+           " of shape ", shape_of(ids), ".");
+  CM_CHECK(ids.device() == data.device(), "Expected ids on ", device_name(data.device()), " but got ",
+           device_name(ids.device()), ".");
+  CM_CHECK(num_clusters >= 0, "Expected num_clusters to be non-negative but got ", num_clusters, ".");
+}
+
+// A float64 tensor of exactly this shape on the device of data.
+inline void check_float64(const Tensor& t, const char* name, std::initializer_list<int64_t> shape, const Tensor& data) {
+  bool same = t.dim() == static_cast<int64_t>(shape.size());
+  int64_t d = 0;
+  for (const int64_t extent : shape) same = same && t.size(d++) == extent;
+  CM_CHECK(t.scalar_type() == ScalarType::Double && same, "Expected ", name, " to be a float64 tensor of shape ",
+           shape_of_list(shape), " but got ", t.scalar_type(), " of shape ", shape_of(t), ".");
+  CM_CHECK(t.device() == data.device(), "Expected ", name, " on ", device_name(data.device()), " but got ",
+           device_name(t.device()), ".");
+}
+
+// The p of a p-norm: positive (infinity included), as torch.linalg.norm takes it.
+inline void check_norm_order(double p) {
+  CM_CHECK(p > 0, "Expected p to be a positive number (or infinity) but got ", p, ".");
 }
 
 // Number of cells of a rows x cols table, refused when cell keys would not fit 64 bits.

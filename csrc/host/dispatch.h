@@ -1,6 +1,9 @@
 // Dispatch over the integer label dtypes torch has, for both backends.
 #pragma once
 
+#include <torch/headeronly/util/BFloat16.h>
+#include <torch/headeronly/util/Half.h>
+
 #include <cstdint>
 
 #include "../common/bounded_table.h"
@@ -40,6 +43,19 @@ decltype(auto) dispatch_label_width(int64_t bytes, F&& body) {
     case 4: return body(uint32_t{});
     case 8: return body(uint64_t{});
     default: fail("clustering_metrics: unsupported label width of ", bytes, " bytes.");
+  }
+}
+
+// body(tag) for each floating-point dtype of embeddings; kernels read every
+// one as double.
+template <typename F>
+decltype(auto) dispatch_float_type(ScalarType dtype, F&& body) {
+  switch (dtype) {
+    case ScalarType::Half: return body(TypeTag<torch::headeronly::Half>{});
+    case ScalarType::BFloat16: return body(TypeTag<torch::headeronly::BFloat16>{});
+    case ScalarType::Float: return body(TypeTag<float>{});
+    case ScalarType::Double: return body(TypeTag<double>{});
+    default: fail("clustering_metrics: embeddings of dtype ", dtype, " are not supported.");
   }
 }
 

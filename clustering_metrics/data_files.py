@@ -1,8 +1,10 @@
-"""Reading files of cluster labels: .npy, .pt, .csv and .txt, strictly and in bounded memory.
+"""Reading the command line's files: cluster labels (.npy, .pt, .csv, .txt) and embeddings (.npy, .pt), strictly
+and in bounded memory.
 
 Every problem with a file is an :class:`InputError` whose message names the
 file (and the line, for text files) and says what is wrong in one line: the
-command line prints it as it is. :func:`load_labels` is the entry point.
+command line prints it as it is. :func:`load_labels` and
+:func:`load_embeddings` are the entry points.
 """
 
 import array
@@ -13,13 +15,14 @@ import os
 import pickle
 import re
 import warnings
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 
-__all__ = ["FORMATS", "InputError", "LabelFile", "is_header_name", "load_labels"]
+__all__ = ["EMBEDDING_FORMATS", "FORMATS", "InputError", "LabelFile", "is_header_name", "load_embeddings", "load_labels"]
 
 FORMATS = ".npy, .pt, .csv or .txt"
+EMBEDDING_FORMATS = ".npy or .pt"
 NPY_MAGIC = b"\x93NUMPY"
 NPY_VERSIONS = ((1, 0), (2, 0), (3, 0))
 INT64_DIGITS = 19  # len(str(2**63)): more significant digits than this cannot fit
@@ -223,7 +226,12 @@ def _load_csv(path: str, column: Optional[str], header: Optional[bool]) -> Label
     return LabelFile(labels, first_cells[index] if skip_header else None)
 
 
-def _load_npy(path: str) -> torch.Tensor:
+def _refuse_dtype(path: str, what: str, dtype: object) -> None:
+    rule = "embeddings must be floating-point" if what == "embeddings" else "cluster labels must be integers"
+    raise InputError(f"{path}: {what} have dtype {dtype}; {rule}")
+
+
+def _load_npy(path: str, what: str = "labels") -> torch.Tensor:
     try:
         import numpy as np  # an optional dependency of the package, needed only here
     except ImportError:
@@ -241,8 +249,8 @@ def _load_npy(path: str) -> torch.Tensor:
                 shape, _, dtype = np.lib.format.read_array_header_1_0(f)
             else:
                 shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-            if dtype.kind not in "biu":
-                raise InputError(f"{path}: labels have dtype {dtype}; cluster labels must be integers")
+            if dtype.kind not in ("f" if what == "embeddings" else "biu") or dtype.itemsize > 8:
+                _refuse_dtype(path, what, dtype)
             # The header is checked against the file before numpy allocates what it declares.
             declared_bytes = math.prod(shape) * dtype.itemsize
             data_bytes = os.fstat(f.fileno()).st_size - f.tell()
@@ -254,7 +262,7 @@ def _load_npy(path: str) -> torch.Tensor:
             f.seek(0)
             array = np.lib.format.read_array(f, allow_pickle=False)
         except (ValueError, EOFError) as err:
-            raise InputError(f"{path}: not a readable .npy array of labels ({_reason(err)})") from None
+            raise InputError(f"{path}: not a readable .npy array of {what} ({_reason(err)})") from None
     # torch.from_numpy takes only native byte order. (np.ascontiguousarray
     # would also turn a 0-d array into a 1-D one, hiding it from the 1-D check.)
     return torch.from_numpy(array.astype(array.dtype.newbyteorder("="), copy=False))
@@ -273,7 +281,7 @@ def _unsupported_tensor_kind(value: torch.Tensor) -> Optional[str]:
     return None
 
 
-def _load_pt(path: str) -> torch.Tensor:
+def _load_pt(path: str, what: str = "labels") -> torch.Tensor:
     try:
         with warnings.catch_warnings():
             # torch.load warns about some payloads (sparse invariants, deprecated
@@ -292,24 +300,20 @@ def _load_pt(path: str) -> torch.Tensor:
         raise InputError(f"{path}: expected a saved tensor but found a {type(value).__name__}")
     kind = _unsupported_tensor_kind(value)
     if kind is not None:
-        raise InputError(f"{path}: expected a dense 1-D integer tensor, found a {kind}")
-    if value.is_floating_point() or value.is_complex():
-        raise InputError(f"{path}: labels have dtype {value.dtype}; cluster labels must be integers")
+        expected = "a dense 2-D floating-point tensor" if what == "embeddings" else "a dense 1-D integer tensor"
+        raise InputError(f"{path}: expected {expected}, found a {kind}")
+    if value.is_complex() or value.is_floating_point() != (what == "embeddings"):
+        _refuse_dtype(path, what, value.dtype)
     return value
 
 
-def load_labels(path: str, column: Optional[str] = None, header: Optional[bool] = None) -> LabelFile:
-    """Read one file of cluster labels into a CPU tensor, raising InputError for anything unusable.
-
-    ``column`` and ``header`` apply to .csv/.txt files: the column to read (by
-    its header name) and whether the first line of a one-column file is a
-    header (None: when it is a name, see is_header_name).
-    """
+def _checked_path(path: str, extensions: Tuple[str, ...], formats: str, what: str) -> str:
+    """The file's extension, once the path is known to name a readable regular file of a format we read."""
     extension = os.path.splitext(path)[1].lower()
-    if extension not in (".npy", ".pt", ".csv", ".txt"):
-        raise InputError(f"{path}: unknown format {extension or '(no extension)'!r}; expected {FORMATS}")
+    if extension not in extensions:
+        raise InputError(f"{path}: unknown format {extension or '(no extension)'!r}; expected {formats}")
     if os.path.isdir(path):
-        raise InputError(f"{path}: is a directory, not a file of labels")
+        raise InputError(f"{path}: is a directory, not a file of {what}")
     if not os.path.exists(path):
         try:
             os.stat(path)
@@ -322,9 +326,20 @@ def load_labels(path: str, column: Optional[str] = None, header: Optional[bool] 
     if not os.path.isfile(path):
         # A pipe or device: the CSV reader reads a file more than once.
         raise InputError(f"{path}: not a regular file")
+    if os.path.getsize(path) == 0:
+        raise InputError(f"{path}: the file is empty")
+    return extension
+
+
+def load_labels(path: str, column: Optional[str] = None, header: Optional[bool] = None) -> LabelFile:
+    """Read one file of cluster labels into a CPU tensor, raising InputError for anything unusable.
+
+    ``column`` and ``header`` apply to .csv/.txt files: the column to read (by
+    its header name) and whether the first line of a one-column file is a
+    header (None: when it is a name, see is_header_name).
+    """
     try:
-        if os.path.getsize(path) == 0:
-            raise InputError(f"{path}: the file is empty")
+        extension = _checked_path(path, (".npy", ".pt", ".csv", ".txt"), FORMATS, "labels")
         if extension == ".npy":
             loaded = LabelFile(_load_npy(path), None)
         elif extension == ".pt":
@@ -336,3 +351,15 @@ def load_labels(path: str, column: Optional[str] = None, header: Optional[bool] 
     if loaded.labels.ndim != 1:
         raise InputError(f"{path}: labels must be 1-D but have shape {tuple(loaded.labels.shape)}")
     return loaded
+
+
+def load_embeddings(path: str) -> torch.Tensor:
+    """Read a file of embedded points, one row a sample (a 2-D float array or tensor), into a CPU tensor."""
+    try:
+        extension = _checked_path(path, (".npy", ".pt"), EMBEDDING_FORMATS, "embeddings")
+        data = _load_npy(path, "embeddings") if extension == ".npy" else _load_pt(path, "embeddings")
+    except OSError as err:
+        raise InputError(f"{path}: cannot read the file ({err})") from None
+    if data.ndim != 2:
+        raise InputError(f"{path}: embeddings must be 2-D (samples x dimensions) but have shape {tuple(data.shape)}")
+    return data
