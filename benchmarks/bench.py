@@ -14,8 +14,15 @@ alternation with each metric, as the reference of the family's 1.2x target.
 ``--hardening`` times the inputs that once made counting slow (all-distinct,
 far-apart and colliding labels) against the floor and ``torch.unique``.
 
+``--intrinsic`` times the rest of the clustering module against torchmetrics
+and scikit-learn: the Calinski-Harabasz, Davies-Bouldin and Dunn indices on
+float32 embeddings (N=1e6, d=64, K=100), the silhouette (N=3e4, d=32, K=20;
+torchmetrics has none), and the cluster accuracy on a 2000 x 2000 table of
+4e6 labels (scikit-learn's peer: its contingency matrix and scipy's
+linear_sum_assignment), with a bar chart.
+
     python benchmarks/bench.py [--quick] [--device cpu|cuda] [--sizes 100000,1000000]
-        [--clusters 10,1000,100000] [--dtypes int64,int32] [--metric NAME | --family | --hardening]
+        [--clusters 10,1000,100000] [--dtypes int64,int32] [--metric NAME | --family | --hardening | --intrinsic]
         [--peers ours,mi,op,torchmetrics,sklearn,numpy,unique,floor] [--spread/--no-spread]
         [--repeats R] [--min-time S] [--out DIR]
 
@@ -97,6 +104,7 @@ class Case:
     spread: bool = False  # labels are `clusters` values drawn from the whole int64 range
     metric: str = "mutual_info_score"
     layout: str = ""  # one of HARDENING_LAYOUTS, or uniform labels
+    dimensions: int = 0  # of the embeddings, for the intrinsic metrics
 
     @property
     def label(self) -> str:
@@ -104,15 +112,18 @@ class Case:
         metric = "" if self.metric == "mutual_info_score" else f" {self.metric}"
         layout = f" {self.layout}" if self.layout else ""
         clusters = "" if self.layout else f" K={_power_of_ten(self.clusters)}"  # a layout fixes its own labels
-        return f"{self.dtype} N={_power_of_ten(self.size)}{clusters}{spread}{metric}{layout}"
+        dimensions = f" d={self.dimensions}" if self.dimensions else ""
+        return f"{self.dtype} N={_power_of_ten(self.size)}{dimensions}{clusters}{spread}{metric}{layout}"
 
 
 @dataclass
 class Inputs:
-    preds: torch.Tensor
+    preds: torch.Tensor  # the labels of the embeddings, for the intrinsic metrics
     target: torch.Tensor
     preds_np: Optional[np.ndarray]  # views of the same memory, for the CPU-only peers
     target_np: Optional[np.ndarray]
+    data: Optional[torch.Tensor] = None  # embeddings, for the intrinsic metrics
+    data_np: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -184,6 +195,15 @@ def hardening_arrays(case: Case, rng: np.random.Generator) -> tuple:
 def make_inputs(case: Case, device: str) -> Inputs:
     """Labels drawn uniformly from `clusters` values, the same for every implementation of a case."""
     rng = np.random.default_rng([SEED, case.size, case.clusters, int(case.spread)])
+    if case.dimensions:
+        # Embeddings: K Gaussian blobs in float32, and their labels.
+        labels_np = rng.integers(0, case.clusters, case.size)
+        centres = rng.normal(scale=3.0, size=(case.clusters, case.dimensions)).astype(np.float32)
+        data_np = centres[labels_np] + rng.standard_normal((case.size, case.dimensions), dtype=np.float32)
+        labels, data = torch.from_numpy(labels_np), torch.from_numpy(data_np)
+        if device == "cuda":
+            return Inputs(labels.cuda(), labels.cuda(), None, None, data.cuda(), None)
+        return Inputs(labels, labels, labels_np, labels_np, data, data_np)
     if case.layout:
         preds_np, target_np = hardening_arrays(case, rng)
         preds, target = torch.from_numpy(preds_np), torch.from_numpy(target_np)
@@ -211,6 +231,13 @@ def make_inputs(case: Case, device: str) -> Inputs:
     return Inputs(torch.from_numpy(arrays[0]), torch.from_numpy(arrays[1]), arrays[0], arrays[1])
 
 
+# The intrinsic table: the embedding metrics at N=1e6, d=64, K=100, the silhouette at
+# N=3e4, d=32, K=20, and the cluster accuracy on 4e6 labels of 2000 clusters a side.
+INTRINSIC_METRICS = ("calinski_harabasz_score", "davies_bouldin_score", "dunn_index")
+INTRINSIC_CASE, INTRINSIC_QUICK_CASE = (10**6, 64, 100), (10**5, 16, 50)
+SILHOUETTE_CASE, SILHOUETTE_QUICK_CASE = (30_000, 32, 20), (5_000, 16, 10)
+ACCURACY_CASE, ACCURACY_QUICK_CASE = (4 * 10**6, 2000), (10**6, 500)
+
 # The family table: every metric at N=1e7, K=1000 (--quick: N=1e6), and the
 # adjusted MI at N=1e6 with 2000 clusters a side, the case of its targets.
 FAMILY_SIZE, FAMILY_QUICK_SIZE, FAMILY_CLUSTERS = 10**7, 10**6, 1000
@@ -218,6 +245,13 @@ AMI_CASE = ("int64", 10**6, 2000)
 
 
 def make_cases(args: argparse.Namespace) -> List[Case]:
+    if args.intrinsic:
+        size, dims, k = INTRINSIC_QUICK_CASE if args.quick else INTRINSIC_CASE
+        silhouette = SILHOUETTE_QUICK_CASE if args.quick else SILHOUETTE_CASE
+        accuracy = ACCURACY_QUICK_CASE if args.quick else ACCURACY_CASE
+        return ([Case("float32", size, k, metric=metric, dimensions=dims) for metric in INTRINSIC_METRICS]
+                + [Case("float32", silhouette[0], silhouette[2], metric="silhouette_score", dimensions=silhouette[1]),
+                   Case("int64", *accuracy, metric="cluster_accuracy")])
     if args.hardening:
         size = HARDENING_QUICK_SIZE if args.quick else HARDENING_SIZE
         return [Case("int64", size, 0, layout=layout) for layout in HARDENING_LAYOUTS]
@@ -266,8 +300,37 @@ def read_floor(inputs: Inputs) -> None:
     inputs.target.sum(dtype=inputs.target.dtype)
 
 
+def sklearn_cluster_accuracy(preds: np.ndarray, target: np.ndarray) -> float:
+    """The cluster accuracy as scikit-learn and scipy give it: the contingency matrix, then the assignment."""
+    from scipy.optimize import linear_sum_assignment
+
+    table = sklearn_metrics.cluster.contingency_matrix(target, preds)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    return table[rows, cols].sum() / len(preds)
+
+
+def intrinsic_implementation(impl: str, metric: str) -> Callable[[Inputs], object]:
+    """The call that `impl` makes to compute an intrinsic metric (data, labels) or the cluster accuracy."""
+    if metric == "cluster_accuracy":
+        if impl == "ours":
+            return lambda x: cm_functional.cluster_accuracy(x.preds, x.target)
+        if impl == "torchmetrics":
+            return lambda x: torchmetrics_clustering.cluster_accuracy(x.preds, x.target, int(x.preds.max()) + 1)
+        return lambda x: sklearn_cluster_accuracy(x.preds_np, x.target_np)
+    if impl == "ours":
+        fn = getattr(cm_functional, metric)
+        return lambda x: fn(x.data, x.preds)
+    if impl == "torchmetrics":
+        fn = getattr(torchmetrics_clustering, metric)
+        return lambda x: fn(x.data, x.preds)
+    fn = getattr(sklearn_metrics, metric)
+    return lambda x: fn(x.data_np, x.preds_np)
+
+
 def implementation(impl: str, metric: str) -> Callable[[Inputs], object]:
     """The call that `impl` makes to compute `metric` (every peer takes the same labels)."""
+    if metric in INTRINSIC_METRICS + ("silhouette_score", "cluster_accuracy"):
+        return intrinsic_implementation(impl, metric)
     if impl == "ours":
         fn = getattr(cm_functional, metric)
         return lambda x: fn(x.preds, x.target)
@@ -323,6 +386,17 @@ def skip_reason(impl: str, case: Case, inputs: Inputs, device: str) -> Optional[
         return "scikit-learn not installed"
     if impl in ("sklearn", "numpy") and device != "cpu":
         return "CPU-only peer"
+    if impl == "torchmetrics" and case.metric == "silhouette_score":
+        return "torchmetrics has no silhouette"
+    if impl == "sklearn" and case.metric == "dunn_index":
+        return "scikit-learn has no Dunn index"
+    if impl == "torchmetrics" and case.metric == "cluster_accuracy":
+        try:
+            import torch_linear_assignment  # noqa: F401  (torchmetrics' cluster accuracy needs it)
+        except ImportError:
+            return "needs torch_linear_assignment, not installed"
+    if case.dimensions:
+        return None
     if impl == "numpy" and case.metric != "mutual_info_score":
         return "MI only"
     if case.metric in formulas.NEEDS_EXPECTED_MUTUAL_INFO and impl in ("sklearn", "torchmetrics"):
@@ -745,6 +819,42 @@ def hardening_target_lines(results: Sequence[Result], device: str) -> List[str]:
     return lines
 
 
+def intrinsic_target_lines(results: Sequence[Result], device: str) -> List[str]:
+    """The clustering module's targets: CH, DB and Dunn >= 20x faster than torchmetrics and (CH, DB) >= 5x faster
+    than scikit-learn; the silhouette no slower than scikit-learn with <= 1/5 of its peak extra memory; the cluster
+    accuracy of a 2000 x 2000 table of 4e6 labels under 2 s."""
+    if device != "cpu":
+        return ["N/A  the performance targets are defined for --device cpu"]
+    by_key = {(r.case.metric, r.impl): r for r in results}
+    lines = []
+
+    def line(metric: str, impl: str, description: str, test: Callable[[Result, Result], tuple]) -> None:
+        ours, other = by_key.get((metric, "ours")), by_key.get((metric, impl))
+        label = next((r.case.label for r in results if r.case.metric == metric), metric)
+        if ours is None or other is None or not ours.median_s or (impl != "ours" and not other.median_s):
+            reason = other.skipped if other is not None and other.skipped else "not in this run"
+            lines.append(f"N/A   {label}: {description} ({reason})")
+            return
+        passed, measured = test(ours, other)
+        lines.append(f"{'PASS' if passed else 'FAIL'}  {label}: {description} (measured {measured})")
+
+    def faster(factor: float):
+        return lambda ours, other: (other.median_s / ours.median_s >= factor,
+                                    f"{other.median_s / ours.median_s:.1f}x faster")
+
+    for metric in INTRINSIC_METRICS:
+        line(metric, "torchmetrics", "ours >= 20x faster than torchmetrics", faster(20))
+        if metric != "dunn_index":
+            line(metric, "sklearn", "ours >= 5x faster than sklearn", faster(5))
+    line("silhouette_score", "sklearn", "ours no slower than sklearn", faster(1))
+    line("silhouette_score", "sklearn", "ours peak extra memory <= 1/5 of sklearn's",
+         lambda ours, other: (5 * ours.peak_extra_bytes <= other.peak_extra_bytes,
+                              f"{_format_bytes(ours.peak_extra_bytes)} against {_format_bytes(other.peak_extra_bytes)}"))
+    line("cluster_accuracy", "ours", "ours < 2 s",
+         lambda ours, _: (ours.median_s < 2, _format_seconds(ours.median_s)))
+    return lines
+
+
 def plot_family(results: Sequence[Result], path: Path, device: str) -> None:
     """Median time of each metric, one bar per implementation, log scale."""
     import matplotlib
@@ -767,9 +877,9 @@ def plot_family(results: Sequence[Result], path: Path, device: str) -> None:
                 heights.append(result.median_s)
         axis.bar(positions, heights, width, label=impl, color=f"C{PEERS.index(impl)}")
     labels = [f"{c.metric.replace('_score', '').replace('_index', '')}\nN={_power_of_ten(c.size)} K={c.clusters}"
-              for c in cases]
+              + (f" d={c.dimensions}" if c.dimensions else "") for c in cases]
     axis.set_xticks(range(len(cases)), labels, rotation=30, ha="right", fontsize=8)
-    axis.set(yscale="log", ylabel="median time (s)", title=f"Clustering metrics, int64 labels, {device}")
+    axis.set(yscale="log", ylabel="median time (s)", title=f"Clustering metrics, {device}")
     axis.grid(True, axis="y", which="both", alpha=0.3)
     axis.legend()
     figure.savefig(path, dpi=120)
@@ -848,6 +958,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--hardening", action="store_true",
                         help="time the inputs that once made counting slow (all-distinct labels, a few far-apart "
                              "labels, colliding labels) at N=1e7 (--quick: 1e6) against their floors")
+    parser.add_argument("--intrinsic", action="store_true",
+                        help="time the Calinski-Harabasz, Davies-Bouldin and Dunn indices, the silhouette and the "
+                             "cluster accuracy against torchmetrics and scikit-learn")
     parser.add_argument("--peers", type=_name_list(PEERS))
     parser.add_argument("--spread", action=argparse.BooleanOptionalAction, default=True,
                         help=f"add K={SPREAD_CLUSTERS} labels spread over the whole int64 range")
@@ -859,6 +972,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.peers is None:
         args.peers = (["ours", "mi", "op", "torchmetrics", "sklearn"] if args.family else
+                      ["ours", "torchmetrics", "sklearn"] if args.intrinsic else
                       ["ours", "unique", "floor"] if args.hardening else [p for p in PEERS if p not in ("mi", "unique")])
     defaults = QUICK_DEFAULTS if args.quick else DEFAULTS
     for name, value in defaults.items():
@@ -898,7 +1012,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     alternated = "".join(f"; ours and {name} are timed in alternation" for impl, name in
                          (("floor", "the floor"), ("unique", "torch.unique"), ("mi", "our MI (mi)"))
                          if "ours" in args.peers and impl in args.peers)
-    title = "Clustering metrics family" if args.family else "Hardening" if args.hardening else args.metric
+    title = ("Clustering metrics family" if args.family else "Hardening" if args.hardening else
+             "Clustering module (intrinsic metrics and cluster accuracy)" if args.intrinsic else args.metric)
     header = (
         f"# {title} benchmark ({args.device}{threads})\n\n"
         f"clustering_metrics from `{Path(clustering_metrics.__file__).parent}`, torch {torch.__version__}; "
@@ -909,7 +1024,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         "`peak extra memory` is the peak growth, during one call, of "
         + ("the CUDA allocator's allocated bytes.\n" if args.device == "cuda" else "the RSS of a forked child.\n")
     )
-    targets = "\n".join(family_target_lines(results, args.device) if args.family else
+    targets = "\n".join(intrinsic_target_lines(results, args.device) if args.intrinsic else
+                         family_target_lines(results, args.device) if args.family else
                          hardening_target_lines(results, args.device) if args.hardening else
                          target_lines(results, args.device) if args.metric == "mutual_info_score" else
                          ["N/A  the targets of a single metric are defined for mutual_info_score (and --family)"])
@@ -917,8 +1033,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     print(f"\n{table}\n\nTargets:\n{targets}\n\n{load}")
     (args.out / "results.md").write_text(f"{header}\n{table}\n\n## Targets\n\n```\n{targets}\n```\n")
     write_csv(results, args.out / "results.csv")
-    plot_name = "family.png" if args.family else None if args.hardening else "time_vs_n.png"
-    if args.family:
+    plot_name = ("family.png" if args.family else "intrinsic.png" if args.intrinsic else None if args.hardening
+                 else "time_vs_n.png")
+    if args.family or args.intrinsic:
         plot_family(results, args.out / plot_name, args.device)
     elif plot_name:
         plot_time_vs_size(results, args.out / plot_name, args.device)

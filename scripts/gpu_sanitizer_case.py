@@ -53,5 +53,19 @@ for preds, target in cases:
 check(*cases[-1], offset=1)  # unaligned: scalar loads
 check(*cases[-1], weights, offset=1)
 check(torch.empty(0, dtype=torch.int64), torch.empty(0, dtype=torch.int64))
+
+# The clustering module's kernels: ranking, per-cluster moments and distances, silhouette sums.
+gen = torch.Generator().manual_seed(16)
+data = torch.randn(5_003, 7, generator=gen) + 1e4
+embedding_labels = labels(5_003, 9, torch.int64, 17, scattered=True)
+ids, distinct = ops.rank_labels(embedding_labels.cuda())
+assert torch.equal(ids.cpu(), ops.rank_labels(embedding_labels)[0]), "rank_labels differs from CPU"
+moments = ops.cluster_moments(data.cuda(), ids, distinct.numel(), torch.ones_like(ids), torch.zeros(5_003, dtype=torch.float64, device="cuda"))
+expected_moments = ops.cluster_moments(data, ids.cpu(), distinct.numel())
+assert torch.allclose(moments[1].cpu(), expected_moments[1], rtol=1e-14), "cluster means differ"
+distances = ops.cluster_distances(data.cuda(), ids, moments[1], 3.0)
+assert torch.allclose(distances[0].cpu(), ops.cluster_distances(data, ids.cpu(), expected_moments[1], 3.0)[0], rtol=1e-12)
+sums = ops.silhouette_sums(data[:999].cuda(), ids[:999] % 4, 4)
+assert torch.allclose(sums.cpu(), ops.silhouette_sums(data[:999], ids[:999].cpu() % 4, 4), rtol=1e-13), "silhouette"
 torch.cuda.synchronize()
 print("sanitizer case: all paths agree with the CPU ops")

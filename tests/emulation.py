@@ -105,8 +105,8 @@ def emulated_ops():
             name="clustering_metrics_emulated",
             sources=_wrappers(build_dir)
             + [os.path.join(EMULATOR, "simt_emulator.cpp"), os.path.join(EMULATOR, "emulator_control.cpp"),
-               os.path.join(EMULATOR, "emulator_probes.cpp"),
-               os.path.join(CSRC, "host", "expected_mutual_info.cpp")],
+               os.path.join(EMULATOR, "emulator_probes.cpp")]
+            + sorted(glob.glob(os.path.join(CSRC, "host", "*.cpp"))),
             extra_include_paths=[CSRC, EMULATOR],
             # -O1: the emulated kernels run fast enough, and build in a minute.
             extra_cflags=["-O1", "-DCM_EMULATE", "-fvisibility=hidden", "-Wno-unknown-pragmas", _torch_target_flag()],

@@ -432,3 +432,86 @@ def test_summary_opcheck():
     preds = _labels(2000, 6, torch.int64, "low", gen).cuda()
     target = _labels(2000, 9, torch.int16, "around_zero", gen).cuda()
     torch.library.opcheck(torch.ops.clustering_metrics.contingency_summary.default, (preds, target, None, True))
+
+
+# ---------------------------------------------------------------- the clustering module's kernels on a GPU
+
+
+def _embedded(seed, n, dim, clusters, offset=0.0, dtype=torch.float32):
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, clusters, (n,), generator=gen) * 7 - 3
+    centres = torch.randn(clusters, dim, generator=gen, dtype=torch.float64) * 3
+    data = centres[(labels + 3) // 7] + torch.randn(n, dim, generator=gen, dtype=torch.float64) + offset
+    return data.to(dtype), labels
+
+
+@requires_cuda
+@pytest.mark.parametrize("dtype", LABEL_DTYPES, ids=str)
+def test_rank_labels_parity(dtype):
+    gen = torch.Generator().manual_seed(LABEL_DTYPES.index(dtype))
+    labels = _labels(50_000, 300, dtype, "scattered", gen)
+    for got, expected in zip(ops.rank_labels(labels.cuda()), ops.rank_labels(labels)):
+        assert torch.equal(got.cpu(), expected)
+
+
+@requires_cuda
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64], ids=str)
+@pytest.mark.parametrize("n, dim, clusters", [(100_000, 64, 100), (20_000, 3, 2), (5_000, 129, 1_000)])
+def test_cluster_moments_and_distances_parity_and_determinism(dtype, n, dim, clusters):
+    data, labels = _embedded(n + dim, n, dim, clusters, offset=1e4, dtype=dtype)
+    ids, distinct = ops.rank_labels(labels)
+    k = distinct.numel()
+    expected = ops.cluster_moments(data, ids, k)
+    got = ops.cluster_moments(data.cuda(), ids.cuda(), k)
+    again = ops.cluster_moments(data.cuda(), ids.cuda(), k)
+    assert torch.equal(got[0].cpu(), expected[0])
+    torch.testing.assert_close(got[1].cpu(), expected[1], rtol=1e-14, atol=1e-12)
+    torch.testing.assert_close(got[2].cpu(), expected[2], rtol=1e-12, atol=1e-9)
+    assert all(torch.equal(g, a) for g, a in zip(got, again))
+    for p in (1.0, 2.0, float("inf")):
+        expected_distances = ops.cluster_distances(data, ids, expected[1], p)
+        got_distances = ops.cluster_distances(data.cuda(), ids.cuda(), expected[1].cuda(), p)
+        for g, e in zip(got_distances, expected_distances):
+            torch.testing.assert_close(g.cpu(), e, rtol=1e-13, atol=1e-12)
+
+
+@requires_cuda
+def test_silhouette_sums_parity_and_determinism():
+    data, labels = _embedded(3, 3_000, 32, 20, offset=1e5)
+    ids, distinct = ops.rank_labels(labels)
+    expected = ops.silhouette_sums(data, ids, 20)
+    got = ops.silhouette_sums(data.cuda(), ids.cuda(), 20)
+    torch.testing.assert_close(got.cpu(), expected, rtol=1e-14, atol=1e-12)
+    assert torch.equal(got, ops.silhouette_sums(data.cuda(), ids.cuda(), 20))
+
+
+@requires_cuda
+def test_clustering_module_functionals_on_cuda_match_cpu():
+    from clustering_metrics import functional
+
+    data, labels = _embedded(4, 4_000, 16, 8, offset=1e7)
+    for name in ("calinski_harabasz_score", "davies_bouldin_score", "dunn_index", "silhouette_score"):
+        function = getattr(functional, name)
+        got, expected = function(data.cuda(), labels.cuda()), function(data, labels)
+        assert got.device.type == "cuda" and got.item() == pytest.approx(expected.item(), rel=1e-9), name
+    preds, target = labels % 5, labels % 3
+    assert functional.cluster_accuracy(preds.cuda(), target.cuda()).item() == functional.cluster_accuracy(preds, target).item()
+    cost = torch.randint(0, 9, (50, 70))
+    for got, expected in zip(ops.linear_sum_assignment(cost.cuda(), True), ops.linear_sum_assignment(cost, True)):
+        assert got.device.type == "cuda" and torch.equal(got.cpu(), expected)
+
+
+@requires_cuda
+def test_opcheck_of_the_clustering_module_ops():
+    data, labels = _embedded(5, 500, 4, 5)
+    data, labels = data.cuda(), labels.cuda()
+    ids, distinct = ops.rank_labels(labels)
+    _, means, _ = ops.cluster_moments(data, ids, 5)
+    for op, args in [
+        (torch.ops.clustering_metrics.rank_labels.default, (labels,)),
+        (torch.ops.clustering_metrics.cluster_moments.default, (data, ids, 5)),
+        (torch.ops.clustering_metrics.cluster_distances.default, (data, ids, means, 2.0)),
+        (torch.ops.clustering_metrics.silhouette_sums.default, (data, ids, 5)),
+        (torch.ops.clustering_metrics.linear_sum_assignment.default, (torch.randint(0, 5, (4, 6), device="cuda"), True)),
+    ]:
+        torch.library.opcheck(op, args)

@@ -350,6 +350,101 @@ def _kernel_names_in_source():
     return names
 
 
+# ---------------------------------------------------------------- the embedding kernels
+
+
+def _blobs(seed, n, dim, clusters, offset=0.0, dtype=torch.float32):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, clusters, n)
+    data = rng.normal(scale=3.0, size=(clusters, dim))[labels] + rng.normal(size=(n, dim)) + offset
+    return torch.from_numpy(data).to(dtype), torch.from_numpy(labels)
+
+
+@pytest.mark.parametrize("dtype", LABEL_DTYPES, ids=str)
+def test_rank_labels_matches_cpu(emulated, dtype):
+    emulated_ops_, _ = emulated
+    for mode in ("small", "extremes", "sparse"):
+        labels = _labels(LABEL_DTYPES.index(dtype), dtype, 2_001, 40, mode)
+        for got, expected in zip(emulated_ops_.rank_labels(_fenced(labels)), ops.rank_labels(labels)):
+            _assert_same(got, expected)
+    raw = torch.tensor([0, 1, 2, 255, 0, 7], dtype=torch.uint8).view(torch.bool)  # any nonzero byte is True
+    for got, expected in zip(emulated_ops_.rank_labels(raw), ops.rank_labels(raw)):
+        _assert_same(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64], ids=str)
+@pytest.mark.parametrize("n, dim, clusters", [(1, 1, 1), (700, 3, 5), (9_000, 2, 2), (300, 40, 60)])
+def test_cluster_moments_and_distances_match_cpu(emulated, dtype, n, dim, clusters):
+    # 9000 samples of 2 clusters: several blocks of kClusterBlock per cluster, folded in order.
+    emulated_ops_, emulator = emulated
+    data, labels = _blobs(n + dim, n, dim, clusters, offset=1e4, dtype=dtype)
+    ids, distinct = ops.rank_labels(labels)
+    k = distinct.numel()
+    expected = ops.cluster_moments(data, ids, k)
+    got = emulated_ops_.cluster_moments(_fenced(data), _fenced(ids), k)
+    _assert_same(got[0], expected[0])
+    torch.testing.assert_close(got[1], expected[1], rtol=1e-14, atol=1e-12)
+    torch.testing.assert_close(got[2], expected[2], rtol=1e-12, atol=1e-9)
+    emulator.set_reverse_schedule(True)
+    try:
+        again = emulated_ops_.cluster_moments(data, ids, k)
+    finally:
+        emulator.set_reverse_schedule(False)
+    for g, a in zip(got, again):
+        _assert_same(a, g)
+    for p in (2.0, 1.0, math.inf, 3.0):
+        expected = ops.cluster_distances(data, ids, expected_means := ops.cluster_moments(data, ids, k)[1], p)
+        got = emulated_ops_.cluster_distances(_fenced(data), _fenced(ids), expected_means, p)
+        for g, e in zip(got, expected):
+            torch.testing.assert_close(g, e, rtol=1e-13, atol=1e-12)
+
+
+def test_weighted_moments_match_cpu(emulated):
+    emulated_ops_, _ = emulated
+    data, labels = _blobs(5, 500, 4, 7, offset=1e6, dtype=torch.float64)
+    weights = torch.from_numpy(np.random.default_rng(6).integers(0, 5, 500))
+    row_m2 = torch.from_numpy(np.random.default_rng(7).random(500))
+    expected = ops.cluster_moments(data, labels, 7, weights, row_m2)
+    got = emulated_ops_.cluster_moments(data, labels, 7, weights, row_m2)
+    _assert_same(got[0], expected[0])
+    torch.testing.assert_close(got[1], expected[1], rtol=1e-15, atol=0)
+    torch.testing.assert_close(got[2], expected[2], rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda o: o.cluster_moments(torch.zeros(3, 2), torch.tensor([0, 1, 5]), 2), r"\[0, 2\) but found 5"),
+    (lambda o: o.silhouette_sums(torch.zeros(3, 2), torch.tensor([0, -1, 1]), 2), r"\[0, 2\) but found -1"),
+    (lambda o: o.cluster_moments(torch.zeros(2, 2), torch.tensor([0, 1]), 2, torch.tensor([1, -3])), "found -3"),
+])
+def test_embedding_kernels_refuse_bad_ids(emulated, call, message):
+    emulated_ops_, _ = emulated
+    with pytest.raises(RuntimeError, match=message):
+        call(emulated_ops_)
+
+
+@pytest.mark.parametrize("n, dim, clusters", [(2, 1, 2), (150, 5, 4), (97, 33, 9)])
+def test_silhouette_sums_match_cpu(emulated, n, dim, clusters):
+    # 97 rows: a partial last block of 32 rows; 33 dimensions: odd row lengths.
+    emulated_ops_, emulator = emulated
+    data, labels = _blobs(n, n, dim, clusters, offset=1e5)
+    ids, distinct = ops.rank_labels(labels)
+    expected = ops.silhouette_sums(data, ids, distinct.numel())
+    got = emulated_ops_.silhouette_sums(_fenced(data), _fenced(ids), distinct.numel())
+    torch.testing.assert_close(got, expected, rtol=1e-14, atol=1e-12)
+    emulator.set_reverse_schedule(True)
+    try:
+        _assert_same(emulated_ops_.silhouette_sums(data, ids, distinct.numel()), got)
+    finally:
+        emulator.set_reverse_schedule(False)
+
+
+def test_linear_sum_assignment_runs_on_the_host(emulated):
+    emulated_ops_, _ = emulated
+    cost = torch.from_numpy(np.random.default_rng(8).integers(0, 9, (7, 11)))
+    for got, expected in zip(emulated_ops_.linear_sum_assignment(cost, True), ops.linear_sum_assignment(cost, True)):
+        _assert_same(got, expected)
+
+
 def test_every_kernel_in_the_source_is_emulated(emulated):
     """The calls below launch every kernel named in csrc/cuda (a new kernel needs a case here and above)."""
     emulated_ops_, emulator = emulated
@@ -361,6 +456,11 @@ def test_every_kernel_in_the_source_is_emulated(emulated):
     _check_op_parity(emulated_ops_, wide, wide.flip(0))  # sorted pair keys
     _check_op_parity(emulated_ops_, wide[:4000] % 150, wide[1000:5000] % 150)  # global dense table
     emulated_ops_.count_into_table(preds, target, torch.zeros(2 * 9 + 1, dtype=torch.int64), 2, 9)
+    data, labels = _blobs(3, 60, 3, 4)
+    ids, distinct = emulated_ops_.rank_labels(labels)
+    _, means, _ = emulated_ops_.cluster_moments(data, ids, 4, torch.ones(60, dtype=torch.int64))  # weights checked
+    emulated_ops_.cluster_distances(data, ids, means, 2.0)
+    emulated_ops_.silhouette_sums(data, ids, 4)
     after = emulator.launch_counts()
     launched = {name for name, count in after.items() if count > before.get(name, 0)}
     source = _kernel_names_in_source()

@@ -21,6 +21,8 @@ CM_KERNEL void normalize_bools_kernel(const uint8_t* __restrict__ bytes, int64_t
   for_each_index(n, [&](int64_t i) { bools[i] = bytes[i] != 0; });
 }
 
+}  // namespace
+
 // The labels as a contiguous tensor whose bools are bytes 0 and 1.
 Tensor contiguous_labels(const Tensor& labels) {
   const Tensor contiguous = torch::stable::contiguous(labels);
@@ -32,8 +34,6 @@ Tensor contiguous_labels(const Tensor& labels) {
   check_launch();
   return normalized;
 }
-
-}  // namespace
 
 void keep_positive(const uint64_t* keys, const Tensor& values, CellList& cells) {
   const int64_t m = values.numel();

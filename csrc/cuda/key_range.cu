@@ -120,6 +120,17 @@ void launch_key_range(const Tensor& labels, int64_t* range) {
 
 }  // namespace
 
+KeyRange measure_labels(const Tensor& labels) {
+  const Tensor status = empty_long(kStatusSlots, labels);
+  int64_t* status_ptr = data_of<int64_t>(status);
+  simt::launch("init_status", init_status_kernel, 1, 1, 0, current_stream(), status_ptr);
+  check_launch();
+  launch_key_range(labels, status_ptr + kPredMinKey);
+  int64_t host[2];
+  copy_to_host(host, status_ptr + kPredMinKey, sizeof(host));
+  return {static_cast<uint64_t>(host[0]), static_cast<uint64_t>(host[1])};
+}
+
 InputRanges measure_inputs(const Tensor& preds, const Tensor& target, const std::optional<Tensor>& weights) {
   const int64_t n = preds.numel();
   const Stream stream = current_stream();

@@ -14,6 +14,7 @@
 #include "../host/checks.h"
 #include "../host/expanded_inputs.h"
 #include "../host/expected_mutual_info.h"
+#include "../host/linear_assignment.h"
 #include "cuda_utils.cuh"
 #include "pipeline.cuh"
 
@@ -117,6 +118,52 @@ void count_into_table_cuda(const Tensor& preds, const Tensor& target, Tensor tab
   count_into_table(preds, target, table, bounded);
 }
 
+std::tuple<Tensor, Tensor> rank_labels_cuda(const Tensor& labels) {
+  check_label_tensor(labels, "labels");
+  const DeviceGuard device_guard(labels.get_device_index());
+  check_not_capturing("rank_labels");
+  return rank_labels(labels);
+}
+
+std::tuple<Tensor, Tensor, Tensor> cluster_moments_cuda(const Tensor& data, const Tensor& ids, int64_t num_clusters,
+                                                        const std::optional<Tensor>& weights,
+                                                        const std::optional<Tensor>& m2) {
+  check_embeddings(data, ids, num_clusters);
+  if (weights.has_value()) check_counts(*weights, ids, "weights");
+  if (m2.has_value()) check_float64(*m2, "m2", {data.size(0)}, data);
+  const DeviceGuard device_guard(data.get_device_index());
+  check_not_capturing("cluster_moments");
+  return cluster_moments(data, ids, num_clusters, weights, m2);
+}
+
+std::tuple<Tensor, Tensor> cluster_distances_cuda(const Tensor& data, const Tensor& ids, const Tensor& centroids,
+                                                  double p) {
+  check_embeddings(data, ids, centroids.dim() == 2 ? centroids.size(0) : 0);
+  check_float64(centroids, "centroids", {centroids.dim() == 2 ? centroids.size(0) : -1, data.size(1)}, data);
+  check_norm_order(p);
+  const DeviceGuard device_guard(data.get_device_index());
+  check_not_capturing("cluster_distances");
+  return cluster_distances(data, ids, centroids, p);
+}
+
+Tensor silhouette_sums_cuda(const Tensor& data, const Tensor& ids, int64_t num_clusters) {
+  check_embeddings(data, ids, num_clusters);
+  const DeviceGuard device_guard(data.get_device_index());
+  check_not_capturing("silhouette_sums");
+  return silhouette_sums(data, ids, num_clusters);
+}
+
+// The assignment runs on the host: a GPU histogram's table is small (a few
+// thousand clusters), and the solver is a sequence of dependent
+// shortest-path searches, which one GPU thread would run far slower.
+std::tuple<Tensor, Tensor> linear_sum_assignment_cuda(const Tensor& cost, bool maximize) {
+  const DeviceGuard device_guard(cost.get_device_index());
+  check_not_capturing("linear_sum_assignment");
+  const torch::stable::Device host(torch::headeronly::DeviceType::CPU);
+  auto [rows, cols] = linear_sum_assignment(torch::stable::to(cost, host), maximize);
+  return {torch::stable::to(rows, cost.device()), torch::stable::to(cols, cost.device())};
+}
+
 }  // namespace
 
 #if defined(CM_EMULATE)
@@ -129,6 +176,11 @@ STABLE_TORCH_LIBRARY_IMPL(clustering_metrics, CUDA, m) {
   m.impl("mutual_info_score", TORCH_BOX(&mutual_info_score_cuda));
   m.impl("contingency_summary", TORCH_BOX(&contingency_summary_cuda));
   m.impl("count_into_table", TORCH_BOX(&count_into_table_cuda));
+  m.impl("rank_labels", TORCH_BOX(&rank_labels_cuda));
+  m.impl("cluster_moments", TORCH_BOX(&cluster_moments_cuda));
+  m.impl("cluster_distances", TORCH_BOX(&cluster_distances_cuda));
+  m.impl("silhouette_sums", TORCH_BOX(&silhouette_sums_cuda));
+  m.impl("linear_sum_assignment", TORCH_BOX(&linear_sum_assignment_cuda));
 }
 
 }  // namespace clustering_metrics::cuda

@@ -94,6 +94,9 @@ struct InputRanges {
 };
 InputRanges measure_inputs(const Tensor& preds, const Tensor& target, const std::optional<Tensor>& weights);
 
+// key_range.cu: one side's key range, for rank_labels.
+KeyRange measure_labels(const Tensor& labels);
+
 // label_ranking.cu: each sample's id (uint64 in int64 storage), filling index.
 Tensor index_labels(const Tensor& labels, const KeyRange& range, LabelIndex& index);
 
@@ -109,6 +112,36 @@ void count_dense(const Tensor& preds, uint64_t pred_min_raw, const Tensor& targe
 // sorted_counting.cu: counts ids by sorting one 64-bit pair key per sample.
 void count_sorted(const Tensor& pred_ids, const Tensor& target_ids, const std::optional<Tensor>& weights,
                   uint64_t num_target_ids, uint64_t num_cells, CellList& cells);
+
+// ---------------------------------------------------------------- the embedding stages
+// The CPU's stages of the same names (cpu/pipeline.h says what they return),
+// in label_ranking.cu, cluster_reduction.cu and silhouette.cu.
+
+std::tuple<Tensor, Tensor> rank_labels(const Tensor& labels);
+std::tuple<Tensor, Tensor, Tensor> cluster_moments(const Tensor& data, const Tensor& ids, int64_t num_clusters,
+                                                   const std::optional<Tensor>& weights, const std::optional<Tensor>& m2);
+std::tuple<Tensor, Tensor> cluster_distances(const Tensor& data, const Tensor& ids, const Tensor& centroids, double p);
+Tensor silhouette_sums(const Tensor& data, const Tensor& ids, int64_t num_clusters);
+
+// cluster_reduction.cu: the samples grouped by cluster id (a stable sort,
+// so sample order within a cluster), checked to lie in [0, num_clusters),
+// and cut into blocks of at most kClusterBlock samples of one cluster.
+constexpr int64_t kClusterBlock = 4096;
+struct ClusterGroups {
+  Tensor order;          // sample indices, by cluster, then by sample
+  Tensor begin;          // per cluster: its first position in order; num_clusters + 1 entries
+  Tensor block_begin;    // per block: its first position in order
+  Tensor block_end;
+  Tensor block_cluster;  // per block: its cluster
+  Tensor first_block;    // per cluster: its first block; num_clusters + 1 entries
+  int64_t blocks = 0;
+};
+ClusterGroups group_by_cluster(const Tensor& ids, int64_t num_clusters);
+
+// ---------------------------------------------------------------- the counting stages' parts (cont.)
+
+// cell_counting.cu: the labels as a contiguous tensor whose bools are bytes 0 and 1.
+Tensor contiguous_labels(const Tensor& labels);
 
 // cell_counting.cu: the positive entries of a device int64 tensor, in
 // order; synchronises to size the output.
