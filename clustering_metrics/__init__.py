@@ -33,24 +33,41 @@ from clustering_metrics.functional import (  # noqa: E402
     silhouette_score,
     v_measure_score,
 )
-from clustering_metrics.metric import (  # noqa: E402
-    AdjustedMutualInfoScore,
-    AdjustedRandScore,
-    CalinskiHarabaszScore,
-    ClusterAccuracy,
-    ClusteringScores,
-    CompletenessScore,
-    DaviesBouldinScore,
-    DunnIndex,
-    FowlkesMallowsIndex,
-    HomogeneityScore,
-    MutualInfoScore,
-    NormalizedMutualInfoScore,
-    RandScore,
-    SilhouetteScore,
-    VMeasureScore,
-)
 from clustering_metrics.summary import ContingencySummary, contingency_summary  # noqa: E402
+
+# The metric classes subclass torchmetrics.Metric, and importing torchmetrics
+# takes about a second (it imports scipy.signal): they load on first use, so
+# that the functionals, the ops and the command line start fast.
+_METRIC_CLASSES = (
+    "AdjustedMutualInfoScore",
+    "AdjustedRandScore",
+    "CalinskiHarabaszScore",
+    "ClusterAccuracy",
+    "ClusteringScores",
+    "CompletenessScore",
+    "DaviesBouldinScore",
+    "DunnIndex",
+    "FowlkesMallowsIndex",
+    "HomogeneityScore",
+    "MutualInfoScore",
+    "NormalizedMutualInfoScore",
+    "RandScore",
+    "SilhouetteScore",
+    "VMeasureScore",
+)
+
+
+def __getattr__(name: str):
+    if name in _METRIC_CLASSES:
+        from clustering_metrics import metric
+
+        return getattr(metric, name)
+    raise AttributeError(f"module 'clustering_metrics' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_METRIC_CLASSES))
+
 
 __version__ = "0.1.0"
 __all__ = [

@@ -109,8 +109,10 @@ def _check_device(device: str) -> None:
 
 def score(args: argparse.Namespace) -> None:
     _check_device(args.device)
-    preds_file = load_labels(args.preds, args.preds_column or args.column, args.header)
-    target_file = load_labels(args.target, args.target_column or args.column, args.header)
+    preds_file = load_labels(args.preds, args.preds_column or args.column,
+                             _file_header(args.preds_header, args.header), args.delimiter)
+    target_file = load_labels(args.target, args.target_column or args.column,
+                              _file_header(args.target_header, args.header), args.delimiter)
     preds, target = preds_file.labels, target_file.labels
     if preds.numel() != target.numel():
         raise InputError(f"PREDS has {preds.numel()} labels but TARGET has {target.numel()}; they must match")
@@ -148,7 +150,7 @@ def print_values(values: Dict[str, float], json_extra: Optional[dict]) -> None:
 def intrinsic(args: argparse.Namespace) -> None:
     _check_device(args.device)
     data = load_embeddings(args.data)
-    labels_file = load_labels(args.labels, args.labels_column, args.header)
+    labels_file = load_labels(args.labels, args.labels_column, args.header, args.delimiter)
     labels = labels_file.labels
     if data.shape[0] != labels.numel():
         raise InputError(f"DATA has {data.shape[0]} rows but LABELS has {labels.numel()} labels; they must match")
@@ -205,6 +207,29 @@ def demo(args: argparse.Namespace) -> None:
     run(num_samples=args.samples, num_clusters=args.clusters, device=args.device, seed=args.seed)
 
 
+# --preds-header/--target-header: 'auto' defers to --header/--no-header, whose
+# own default (None) is the rule that a first line is a header when it is a name.
+_HEADER_CHOICES = {"auto": None, "yes": True, "no": False}
+
+
+def _file_header(choice: str, shared: Optional[bool]) -> Optional[bool]:
+    return shared if choice == "auto" else _HEADER_CHOICES[choice]
+
+
+def _delimiter(text: str) -> str:
+    delimiter = "\t" if text == "tab" else text
+    if len(delimiter) != 1 or delimiter in "\r\n\"":
+        raise argparse.ArgumentTypeError(
+            f"expected one character other than a quote or a line break, or 'tab'; got {text!r}")
+    return delimiter
+
+
+def _add_delimiter_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--delimiter", type=_delimiter, metavar="CHAR",
+                        help="field delimiter of .csv/.txt files: one character, or 'tab' "
+                        "(default: the first of , ; tab | that the first line holds)")
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -255,6 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="every line of a one-column .csv/.txt file is a label",
     )
+    for side in ("preds", "target"):
+        score_parser.add_argument(
+            f"--{side}-header", choices=tuple(_HEADER_CHOICES), default="auto",
+            help=f"whether the first line of a one-column {side.upper()} file is a header "
+            "(overrides --header/--no-header for that file; default: auto)")
+    _add_delimiter_option(score_parser)
     score_parser.add_argument(
         "--metric",
         action="append",
@@ -294,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="the first line of a one-column LABELS file is a header, even a number")
     header_options.add_argument("--no-header", dest="header", action="store_false",
                                 help="every line of a one-column LABELS file is a label")
+    _add_delimiter_option(intrinsic_parser)
     intrinsic_parser.add_argument(
         "--metric", action="append", choices=INTRINSIC_NAMES + ("all",), metavar="NAME",
         help=f"a metric to print (repeatable; 'all' for every one; default: {', '.join(DEFAULT_INTRINSIC)})")

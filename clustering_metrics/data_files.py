@@ -34,7 +34,10 @@ INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 NUMBER_TEXT = re.compile(
     r"[+-]?(?:[0-9]+\.[0-9]*|\.?[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)", re.IGNORECASE
 )
-SHOWN_COLUMNS = 8  # an error lists at most this many of a header's columns
+SHOWN_COLUMNS = 8
+# The delimiters a header line is searched for, in order, when none is given.
+DELIMITERS = (",", ";", "\t", "|")
+TAIL_BYTES = 1 << 16  # the end of a file searched for trailing blank lines  # an error lists at most this many of a header's columns
 CSV_ENCODING = "utf-8-sig"  # UTF-8, without the byte-order mark of Excel's "CSV UTF-8"
 SCAN_CHUNK_BYTES = 1 << 22
 
@@ -88,6 +91,8 @@ def _label(row: List[str], index: int, width: int, column: Optional[str], path: 
     """The label in ``row`` at ``index`` of ``width`` fields, or the InputError that says what is wrong with it."""
     where = f"{path}, line {line_number}"
     cells = _cells(row)
+    if cells == [""]:
+        raise InputError(f"{where}: the label is empty (a blank line among the labels)")
     if column is None and len(cells) != 1:
         raise InputError(f"{where}: {len(cells)} columns in a one-column file; choose one with --column NAME")
     if len(cells) != width:
@@ -108,14 +113,29 @@ def _label(row: List[str], index: int, width: int, column: Optional[str], path: 
     raise InputError(f"{where}: {_quoted(text)} is not an integer label{hint}")
 
 
-def _read_column_exact(path: str, index: int, width: int, column: Optional[str], skip_header: bool) -> torch.Tensor:
-    """The labels by the csv module, one row at a time (8 bytes a label), or the InputError for the first bad row."""
+def _is_blank(row: List[str]) -> bool:
+    return all(not cell.strip() for cell in row)
+
+
+def _read_column_exact(path: str, index: int, width: int, column: Optional[str], skip_header: bool,
+                       delimiter: str) -> torch.Tensor:
+    """The labels by the csv module, one row at a time (8 bytes a label), or the InputError for the first bad row.
+
+    Blank lines at the end of the file (editors leave them) are no labels; a
+    blank line before another label is an error, a missing label.
+    """
     labels = array.array("q")
+    first_blank = None  # the line number of a run of blank lines not yet followed by a label
     with open(path, newline="", encoding=CSV_ENCODING) as f:
-        rows = csv.reader(f)
+        rows = csv.reader(f, delimiter=delimiter)
         if skip_header:
             next(rows)
         for row in rows:
+            if _is_blank(row):
+                first_blank = first_blank or rows.line_num
+                continue
+            if first_blank is not None:
+                _label([""], index, width, column, path, first_blank)  # raises: the label is empty
             labels.append(_label(row, index, width, column, path, rows.line_num))
     return torch.frombuffer(labels, dtype=torch.int64) if labels else torch.empty(0, dtype=torch.int64)
 
@@ -123,13 +143,17 @@ def _read_column_exact(path: str, index: int, width: int, column: Optional[str],
 class FileScan(NamedTuple):
     lines: int  # a last line without a newline counts
     has_quote: bool
-    commas_per_line_vary: bool  # whether some line has another number of commas than the first
+    delimiters_per_line_vary: bool  # whether some line has another number of delimiters than the first
 
 
-def _scan(path: str, np) -> FileScan:
-    """One pass over the bytes: lines, quotes, and whether every line has as many commas as the first."""
+def _scan(path: str, np, delimiter: str = ",") -> FileScan:
+    """One pass over the bytes: lines, quotes, and whether every line has as many delimiters as the first.
+
+    Trailing blank lines count as lines here: _trailing_blank_lines tells them apart.
+    """
     lines, has_quote, last_byte, varies = 0, False, b"\n", False
-    first_commas, commas_in_line = None, 0  # commas of the first line; of the line running across chunks
+    first_commas, commas_in_line = None, 0  # delimiters of the first line; of the line running across chunks
+    separator = ord(delimiter)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(SCAN_CHUNK_BYTES), b""):
             lines += chunk.count(b"\n")
@@ -137,7 +161,7 @@ def _scan(path: str, np) -> FileScan:
             last_byte = chunk[-1:]
             data = np.frombuffer(chunk, dtype=np.uint8)
             newlines = np.flatnonzero(data == ord("\n"))
-            commas_before = np.cumsum(data == ord(","))
+            commas_before = np.cumsum(data == separator)
             # Commas per line ended in this chunk: differences of the running count at the newlines.
             ends = commas_before[newlines] if newlines.size else commas_before[:0]
             per_line = np.diff(ends, prepend=0)
@@ -154,7 +178,25 @@ def _scan(path: str, np) -> FileScan:
     return FileScan(lines + (last_byte != b"\n"), has_quote, varies)
 
 
-def _read_column_fast(path: str, index: int, column: Optional[str], skip_header: bool) -> Optional[torch.Tensor]:
+def _trailing_blank_lines(path: str) -> Optional[int]:
+    """How many lines at the end of the file are blank (whitespace only); None when they run past the tail read."""
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - TAIL_BYTES))
+        tail = f.read()
+    lines = tail.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the final newline ends the last line
+    blank = 0
+    for line in reversed(lines):
+        if line.strip():
+            return blank
+        blank += 1
+    return blank if size <= TAIL_BYTES else None
+
+
+def _read_column_fast(path: str, index: int, column: Optional[str], skip_header: bool,
+                      delimiter: str = ",") -> Optional[torch.Tensor]:
     """The labels by numpy's C parser, or None where it cannot vouch for what _read_column_exact would read.
 
     np.loadtxt reads 10^7 labels in well under a second into one int64 array
@@ -163,8 +205,9 @@ def _read_column_fast(path: str, index: int, column: Optional[str], skip_header:
     But it skips blank lines and quotes differently from the csv module, and
     reads only the column asked for, so it runs only on files without quotes
     whose lines all have as many fields as the first, and must return exactly
-    one value for every line; anything else goes to the exact reader, which
-    either reads the same labels or names the line at fault.
+    one value for every line but the trailing blank ones; anything else goes
+    to the exact reader, which either reads the same labels or names the line
+    at fault.
     """
     try:
         import numpy as np
@@ -172,10 +215,14 @@ def _read_column_fast(path: str, index: int, column: Optional[str], skip_header:
         return None
     if np.lib.NumpyVersion(np.__version__) < "1.23.0":  # the C parser and its quotechar came in 1.23
         return None
-    scan = _scan(path, np)
-    if scan.has_quote or scan.commas_per_line_vary:
+    scan = _scan(path, np, delimiter)
+    trailing = _trailing_blank_lines(path)
+    if scan.has_quote or trailing is None:
         return None
-    lines = scan.lines
+    # Trailing blank lines have no delimiters; the others must have the first line's.
+    lines = scan.lines - trailing
+    if scan.delimiters_per_line_vary and not _only_trailing_lines_differ(path, np, delimiter, lines):
+        return None
     try:
         with warnings.catch_warnings():
             # numpy 1.23-1.26 read "1.5" as 1 with a DeprecationWarning; a body with no lines warns too.
@@ -183,7 +230,7 @@ def _read_column_fast(path: str, index: int, column: Optional[str], skip_header:
             table = np.loadtxt(
                 path,
                 dtype=np.int64,
-                delimiter=",",
+                delimiter=delimiter,
                 comments=None,
                 quotechar=None,
                 skiprows=int(skip_header),
@@ -199,9 +246,26 @@ def _read_column_fast(path: str, index: int, column: Optional[str], skip_header:
     return torch.from_numpy(table.reshape(-1))
 
 
-def _load_csv(path: str, column: Optional[str], header: Optional[bool]) -> LabelFile:
+def _only_trailing_lines_differ(path: str, np, delimiter: str, body_lines: int) -> bool:
+    """Whether the first body_lines lines all have as many delimiters as the first (the rest being blank)."""
+    if body_lines <= 0:
+        return True
+    with open(path, "rb") as f:
+        counts = [line.count(delimiter.encode()) for _, line in zip(range(body_lines), f)]
+    return len(set(counts)) <= 1
+
+
+def detect_delimiter(first_line: str) -> str:
+    """The first of , ; tab | that the header line holds (a comma when it holds none)."""
+    return next((d for d in DELIMITERS if d in first_line), ",")
+
+
+def _load_csv(path: str, column: Optional[str], header: Optional[bool], delimiter: Optional[str]) -> LabelFile:
+    if delimiter is None:
+        with open(path, encoding=CSV_ENCODING) as f:
+            delimiter = detect_delimiter(f.readline())
     with open(path, newline="", encoding=CSV_ENCODING) as f:
-        first_row = next(csv.reader(f), None)
+        first_row = next(csv.reader(f, delimiter=delimiter), None)
     if first_row is None:
         raise InputError(f"{path}: the file has no labels")
     first_cells = _cells(first_row)
@@ -218,9 +282,9 @@ def _load_csv(path: str, column: Optional[str], header: Optional[bool]) -> Label
         # A header is a name; any other first line is read (and checked) as a
         # label. Only --header skips a header that is not a name.
         skip_header = header if header is not None else is_header_name(first_cells[0])
-    labels = _read_column_fast(path, index, column, skip_header)
+    labels = _read_column_fast(path, index, column, skip_header, delimiter)
     if labels is None:
-        labels = _read_column_exact(path, index, len(first_cells), column, skip_header)
+        labels = _read_column_exact(path, index, len(first_cells), column, skip_header, delimiter)
     if labels.numel() == 0:
         raise InputError(f"{path}: the file has no labels")
     return LabelFile(labels, first_cells[index] if skip_header else None)
@@ -331,12 +395,15 @@ def _checked_path(path: str, extensions: Tuple[str, ...], formats: str, what: st
     return extension
 
 
-def load_labels(path: str, column: Optional[str] = None, header: Optional[bool] = None) -> LabelFile:
+def load_labels(path: str, column: Optional[str] = None, header: Optional[bool] = None,
+                delimiter: Optional[str] = None) -> LabelFile:
     """Read one file of cluster labels into a CPU tensor, raising InputError for anything unusable.
 
-    ``column`` and ``header`` apply to .csv/.txt files: the column to read (by
-    its header name) and whether the first line of a one-column file is a
-    header (None: when it is a name, see is_header_name).
+    ``column``, ``header`` and ``delimiter`` apply to .csv/.txt files: the
+    column to read (by its header name), whether the first line of a
+    one-column file is a header (None: when it is a name, see
+    is_header_name), and the field delimiter (None: the first of , ; tab |
+    that the first line holds).
     """
     try:
         extension = _checked_path(path, (".npy", ".pt", ".csv", ".txt"), FORMATS, "labels")
@@ -345,7 +412,7 @@ def load_labels(path: str, column: Optional[str] = None, header: Optional[bool] 
         elif extension == ".pt":
             loaded = LabelFile(_load_pt(path), None)
         else:
-            loaded = _load_csv(path, column, header)
+            loaded = _load_csv(path, column, header, delimiter)
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise InputError(f"{path}: cannot read the file ({err})") from None
     if loaded.labels.ndim != 1:

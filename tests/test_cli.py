@@ -610,9 +610,9 @@ def test_fast_reader_accepts_no_bad_label(tmp_path, bad, phrase):
 @pytest.mark.parametrize(
     "text, column, phrase",
     [
-        ("1\n\n2\n", None, "line 2: the label is empty"),  # a blank line could be a missing label
-        ("1\n2\n\n", None, "line 3: the label is empty"),  # pandas writes a missing last value so
+        ("1\n\n2\n", None, "line 2: the label is empty"),  # a blank line among labels could be a missing label
         ("1\n  \n2\n", None, "line 2: the label is empty"),
+        ("1\n\n\n2\n\n", None, "line 2: the label is empty"),
         ("cluster\n1\n1,2\n", None, "line 3: 2 columns in a one-column file"),
         ("id,k\n1,2\n2,\n", "k", "line 3: the label is empty"),
         ("id,k\n1,2\n2\n", "k", "line 3: the row has 1 fields but the header has 2"),
@@ -662,7 +662,7 @@ def test_fast_and_exact_readers_agree(tmp_path):
         index = 1 if column else 0
         fast = data_files._read_column_fast(str(path), index, column, skip_header)
         assert fast is not None  # plain files take the fast path
-        exact = data_files._read_column_exact(str(path), index, width, column, skip_header)
+        exact = data_files._read_column_exact(str(path), index, width, column, skip_header, ",")
         assert fast.tolist() == exact.tolist() == labels.tolist()
 
 
@@ -834,3 +834,72 @@ def test_intrinsic_refuses_other_formats_and_sparse_tensors(tmp_path, capsys):
     torch.save(torch.eye(2).to_sparse(), sparse)
     status, out, err = run_cli(["intrinsic", str(sparse), labels], capsys)
     assert_one_line_error(status, out, err, "expected a dense 2-D floating-point tensor, found a sparse_coo tensor")
+
+
+# ------------------------------------------------------------------ blank lines at the end, delimiters, headers per file
+
+
+@pytest.mark.parametrize("ending", ["\n", "\n\n", "\n\n\n", "\n  \n\t\n", "\r\n\r\n", ""])
+@pytest.mark.parametrize("size", [5, 300_000])  # the exact reader, and the fast one
+def test_blank_lines_at_the_end_are_no_labels(tmp_path, ending, size):
+    labels = [i % 7 for i in range(size)]
+    text = "cluster\n" + "\n".join(map(str, labels)) + ending
+    assert read_csv(tmp_path, text) == (labels, "cluster")
+
+
+@pytest.mark.parametrize("text", ["1\n\n2\n\n", "id,k\n1,2\n\n3,4\n\n", "1\n \n2\n"])
+def test_a_blank_line_among_labels_is_still_an_error(tmp_path, text):
+    column = "k" if text.startswith("id") else None
+    assert "the label is empty" in csv_error(tmp_path, text, column)
+
+
+def test_a_file_of_blank_lines_has_no_labels(tmp_path):
+    assert "the file has no labels" in csv_error(tmp_path, "\n\n\n")
+    assert "the file has no labels" in csv_error(tmp_path, "cluster\n\n\n")
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+@pytest.mark.parametrize("size", [4, 200_000])
+def test_the_delimiter_is_detected_from_the_header(tmp_path, delimiter, size):
+    rows = "".join(f"{i}{delimiter}{i % 5}{delimiter}x\n" for i in range(size))
+    text = f"id{delimiter}kmeans{delimiter}note\n" + rows
+    assert read_csv(tmp_path, text, "kmeans") == ([i % 5 for i in range(size)], "kmeans")
+
+
+def test_a_named_delimiter_overrides_detection(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("a;b,c\n1;2\n4;5\n")  # detected: ',' (first in the list); named: ';'
+    assert data_files.load_labels(str(path), "b,c", delimiter=";").labels.tolist() == [2, 5]
+    assert data_files.load_labels(str(path), "a", delimiter=";").labels.tolist() == [1, 4]
+    with pytest.raises(data_files.InputError, match="a;b"):  # split at ',' the header names 'a;b' and 'c'
+        data_files.load_labels(str(path), "b,c")
+
+
+def test_cli_delimiter_option_and_semicolon_files(tmp_path, capsys):
+    text = "kmeans;truth\n" + "".join(f"{p};{t}\n" for p, t in zip(PREDS, TARGET))
+    path = write_text(tmp_path, "labels.csv", text)
+    status, out, err = run_cli(["score", path, path, "--preds-column", "kmeans", "--target-column", "truth"], capsys)
+    assert status == 0, err
+    assert float(out) == pytest.approx(EXPECTED, rel=1e-12)
+    tabbed = write_text(tmp_path, "tabbed.txt", text.replace(";", "\t"))
+    status, out, err = run_cli(["score", tabbed, tabbed, "--preds-column", "kmeans", "--target-column", "truth",
+                                "--delimiter", "tab"], capsys)
+    assert status == 0 and float(out) == pytest.approx(EXPECTED, rel=1e-12)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["score", path, path, "--preds-column", "kmeans", "--target-column", "truth", "--delimiter", ";;"])
+    assert exit_info.value.code == 2 and "one character" in capsys.readouterr().err
+
+
+def test_header_choice_per_file(tmp_path, capsys):
+    # PREDS has a numeric header pandas wrote ("0"); TARGET has none: one --header would eat TARGET's first label.
+    preds = write_text(tmp_path, "p.csv", "0\n" + "\n".join(map(str, PREDS)) + "\n")
+    target = write_labels(tmp_path, "t.csv", TARGET)
+    status, out, err = run_cli(["score", preds, target, "--preds-header", "yes", "--json"], capsys)
+    assert status == 0, err
+    values = json.loads(out)
+    assert values["mutual_info_score"] == pytest.approx(EXPECTED, rel=1e-12)
+    assert (values["preds_header"], values["target_header"]) == ("0", None)
+    status, out, err = run_cli(["score", preds, target, "--header", "--target-header", "no", "--json"], capsys)
+    assert status == 0 and json.loads(out)["mutual_info_score"] == pytest.approx(EXPECTED, rel=1e-12)
+    status, out, err = run_cli(["score", preds, target, "--header", "--json"], capsys)  # eats TARGET's first label
+    assert_one_line_error(status, out, err, "PREDS has 300 labels but TARGET has 299")

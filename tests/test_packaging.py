@@ -111,3 +111,18 @@ def test_the_torch_abi_target_is_written_once():
     assert target == _build_info.TORCH_ABI_TARGET
     assert f'"torch>={target}"' in (root / "pyproject.toml").read_text()
     assert f'"torch>={target}"' in (root / "Makefile").read_text()
+
+
+def test_functionals_ops_and_cli_load_no_torchmetrics_scipy_or_matplotlib():
+    # The classes load torchmetrics (about a second: it imports scipy.signal) on first use only.
+    script = (
+        "import sys, torch\n"
+        "import clustering_metrics, clustering_metrics.functional, clustering_metrics.ops, clustering_metrics.cli\n"
+        "heavy = [m for m in ('torchmetrics', 'scipy', 'matplotlib', 'sklearn') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "from clustering_metrics import MutualInfoScore, SilhouetteScore\n"
+        "assert 'torchmetrics' in sys.modules and MutualInfoScore.__module__ == 'clustering_metrics.metric'\n"
+        "assert set(clustering_metrics.__all__) <= set(dir(clustering_metrics))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
