@@ -60,11 +60,13 @@ if [[ -z "$WHEEL" ]]; then
   WHEEL=${WHEELS[0]}
   # The glibc floor that the README's Limits states; auditwheel show must agree
   # with the tag repair gave, so a change of build machine cannot move it unseen.
+  # (It calls the wheel "consistent with linux_x86_64" for its link to torch's
+  # libraries, left to torch, and then says which tag the symbols constrain it to.)
   GLIBC_FLOOR_TAG=manylinux_2_34_x86_64
   LD_LIBRARY_PATH=$TORCH_LIB "$PYTHON" -m auditwheel show "$WHEEL" > "$OUT_DIR/auditwheel_show.log" 2>&1 \
     || { cat "$OUT_DIR/auditwheel_show.log"; echo "torch_matrix: auditwheel show failed" >&2; exit 1; }
   if [[ $WHEEL != *"-$GLIBC_FLOOR_TAG.whl" ]] \
-      || ! tr -s ' \n' ' ' < "$OUT_DIR/auditwheel_show.log" | grep -q "platform tag: \"$GLIBC_FLOOR_TAG\""; then
+      || ! tr -s ' \n' ' ' < "$OUT_DIR/auditwheel_show.log" | grep -qE "platform tag(:| to) \"$GLIBC_FLOOR_TAG\""; then
     cat "$OUT_DIR/auditwheel_show.log"
     echo "torch_matrix: expected the tag $GLIBC_FLOOR_TAG (the README's glibc floor), got $(basename "$WHEEL")" >&2
     exit 1
