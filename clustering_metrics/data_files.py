@@ -82,6 +82,10 @@ def _columns(cells: List[str]) -> str:
     return shown + (f", ... ({len(cells)} columns)" if len(cells) > SHOWN_COLUMNS else "")
 
 
+def _delimiter_name(delimiter: str) -> str:
+    return "tabs" if delimiter == "\t" else repr(delimiter)
+
+
 def _cells(row: List[str]) -> List[str]:
     # csv.reader gives [] for a blank line: one empty cell, which is not a label.
     return [cell.strip() for cell in row] or [""]
@@ -271,7 +275,8 @@ def _load_csv(path: str, column: Optional[str], header: Optional[bool], delimite
     first_cells = _cells(first_row)
     if column is not None:
         if column not in first_cells:
-            raise InputError(f"{path}: no column {_quoted(column)} in the header (columns: {_columns(first_cells)})")
+            raise InputError(f"{path}: no column {_quoted(column)} in the header (columns: {_columns(first_cells)}; "
+                             f"fields split at {_delimiter_name(delimiter)})")
         if first_cells.count(column) > 1:
             raise InputError(f"{path}: the header has {first_cells.count(column)} columns named {column!r}")
         index, skip_header = first_cells.index(column), True

@@ -304,7 +304,7 @@ def test_unknown_column(tmp_path, capsys):
     table = tmp_path / "labels.csv"
     table.write_text("kmeans,truth\n1,2\n")
     status, out, err = run_cli(["score", str(table), str(table), "--column", "nope"], capsys)
-    assert_one_line_error(status, out, err, "no column 'nope' in the header (columns: kmeans, truth)")
+    assert_one_line_error(status, out, err, "no column 'nope' in the header (columns: kmeans, truth; fields split at ',')")
 
 
 def test_cuda_without_gpu(tmp_path, capsys, monkeypatch):
@@ -903,3 +903,14 @@ def test_header_choice_per_file(tmp_path, capsys):
     assert status == 0 and json.loads(out)["mutual_info_score"] == pytest.approx(EXPECTED, rel=1e-12)
     status, out, err = run_cli(["score", preds, target, "--header", "--json"], capsys)  # eats TARGET's first label
     assert_one_line_error(status, out, err, "PREDS has 300 labels but TARGET has 299")
+
+
+def test_a_missing_column_names_the_delimiter_used(tmp_path):
+    # A tab-separated file read with --delimiter ',' has one column 'kmeans<TAB>truth'.
+    path = tmp_path / "labels.csv"
+    path.write_text("kmeans\ttruth\n1\t2\n")
+    with pytest.raises(data_files.InputError, match="fields split at ','"):
+        data_files.load_labels(str(path), "kmeans", delimiter=",")
+    assert data_files.load_labels(str(path), "truth").labels.tolist() == [2]  # detected: tabs
+    with pytest.raises(data_files.InputError, match="fields split at tabs"):
+        data_files.load_labels(str(path), "cluster")
