@@ -70,23 +70,9 @@ def __dir__():
 
 
 __version__ = "0.1.0"
-__all__ = [
-    "AdjustedMutualInfoScore",
-    "AdjustedRandScore",
-    "CalinskiHarabaszScore",
-    "ClusterAccuracy",
-    "ClusteringScores",
-    "CompletenessScore",
+__all__ = sorted([
+    *_METRIC_CLASSES,
     "ContingencySummary",
-    "DaviesBouldinScore",
-    "DunnIndex",
-    "FowlkesMallowsIndex",
-    "HomogeneityScore",
-    "MutualInfoScore",
-    "NormalizedMutualInfoScore",
-    "RandScore",
-    "SilhouetteScore",
-    "VMeasureScore",
     "adjusted_mutual_info_score",
     "adjusted_rand_score",
     "calinski_harabasz_score",
@@ -107,4 +93,4 @@ __all__ = [
     "silhouette_samples",
     "silhouette_score",
     "v_measure_score",
-]
+])
