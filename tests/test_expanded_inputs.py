@@ -60,7 +60,7 @@ def assert_same_outputs(got, expected):
                            e.view(torch.int64) if e.dtype == torch.uint64 else e), (got, expected)
 
 
-@pytest.mark.parametrize("pred_kind, target_kind, weight_kind", itertools.product(KINDS, KINDS, WEIGHT_KINDS))
+@pytest.mark.parametrize("pred_kind, target_kind, weight_kind", list(itertools.product(KINDS, KINDS, WEIGHT_KINDS)))
 @pytest.mark.parametrize("dtypes", [(torch.int64, torch.int64), (torch.bool, torch.uint64), (torch.int8, torch.uint16)],
                          ids=str)
 def test_every_op_equals_itself_on_contiguous_copies(pred_kind, target_kind, weight_kind, dtypes):
@@ -79,7 +79,7 @@ def test_every_op_equals_itself_on_contiguous_copies(pred_kind, target_kind, wei
                                    ops.mutual_info_from_histogram(*copies), rtol=1e-15, atol=0)
 
 
-@pytest.mark.parametrize("pred_kind, target_kind", itertools.product(KINDS, KINDS))
+@pytest.mark.parametrize("pred_kind, target_kind", list(itertools.product(KINDS, KINDS)))
 def test_count_into_table_reads_through_strides(pred_kind, target_kind):
     preds = side(pred_kind, torch.int64, 4) % 5
     target = side(target_kind, torch.int16, 5) % 4 - 1  # some -1: outside the bounds
