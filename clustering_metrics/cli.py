@@ -45,7 +45,7 @@ an exact assignment on its table). Each file holds one integer label per sample:
   .pt        a dense 1-D integer torch tensor saved with torch.save (loaded with weights_only=True)
   .csv .txt  UTF-8 text (a byte-order mark is fine), one label per line: an integer with
              an optional sign and surrounding spaces. Floats ("2.0", "1e3"), values beyond
-             64 bits, blank lines and empty cells are errors, reported with their line.
+             64 bits, empty cells and blank lines among labels are errors (with their line).
 
 Header lines of .csv and .txt files:
   - A file with several columns needs --column NAME; its first line is the header, and
@@ -54,8 +54,10 @@ Header lines of .csv and .txt files:
     letter or an underscore ("cluster", "_id"; not "nan" or "inf"). Any other first line
     is read as a label, and refused if it is not one ("0x10", "-"). --header makes it a
     header whatever it holds (pandas writes the header "0" for an unnamed Series),
-    --no-header makes it a label. For one file with a header that is not a name, name its
-    column instead: --preds-column 0.
+    --no-header makes it a label; --preds-header and --target-header {{auto,yes,no}}
+    decide for one file. Fields are split at the first of , ; tab | that the first
+    line holds, or at --delimiter CHAR ('tab' for a tab). Blank lines at the end of a
+    file are not labels.
   - --json reports the labels read from each file ("preds_labels_read",
     "target_labels_read") and its header ("preds_header", "target_header"; null
     where every line was a label).
@@ -224,10 +226,20 @@ def _delimiter(text: str) -> str:
     return delimiter
 
 
-def _add_delimiter_option(parser: argparse.ArgumentParser) -> None:
+def _add_text_file_options(parser: argparse.ArgumentParser, files: str, header_default: str = "") -> None:
+    """--header/--no-header and --delimiter, for the .csv/.txt label files of a command (``files`` names them)."""
+    header_options = parser.add_mutually_exclusive_group()
+    header_options.add_argument(
+        "--header", dest="header", action="store_true",
+        help=f"the first line of a one-column {files} file is a header, even a number{header_default}")
+    header_options.add_argument(
+        "--no-header", dest="header", action="store_false",
+        help=f"every line of a one-column {files} file is a label")
     parser.add_argument("--delimiter", type=_delimiter, metavar="CHAR",
                         help="field delimiter of .csv/.txt files: one character, or 'tab' "
                         "(default: the first of , ; tab | that the first line holds)")
+    # None: the default header rule (neither --header nor --no-header).
+    parser.set_defaults(header=None)
 
 
 def _positive_float(text: str) -> float:
@@ -267,25 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
     score_parser.add_argument("--column", metavar="NAME", help="CSV column to read from both files (by header name)")
     score_parser.add_argument("--preds-column", metavar="NAME", help="CSV column of PREDS (overrides --column)")
     score_parser.add_argument("--target-column", metavar="NAME", help="CSV column of TARGET (overrides --column)")
-    header_options = score_parser.add_mutually_exclusive_group()
-    header_options.add_argument(
-        "--header",
-        dest="header",
-        action="store_true",
-        help="the first line of a one-column .csv/.txt file is a header, even a number (default: when it is a name)",
-    )
-    header_options.add_argument(
-        "--no-header",
-        dest="header",
-        action="store_false",
-        help="every line of a one-column .csv/.txt file is a label",
-    )
+    _add_text_file_options(score_parser, ".csv/.txt", " (default: when it is a name)")
     for side in ("preds", "target"):
         score_parser.add_argument(
             f"--{side}-header", choices=tuple(_HEADER_CHOICES), default="auto",
             help=f"whether the first line of a one-column {side.upper()} file is a header "
             "(overrides --header/--no-header for that file; default: auto)")
-    _add_delimiter_option(score_parser)
     score_parser.add_argument(
         "--metric",
         action="append",
@@ -307,8 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         '"preds_header": ..., "target_header": ...} with every requested metric instead of bare values',
     )
     score_parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to compute (default: cpu)")
-    # None: the default header rule (neither --header nor --no-header).
-    score_parser.set_defaults(handler=score, header=None)
+    score_parser.set_defaults(handler=score)
 
     intrinsic_parser = commands.add_parser(
         "intrinsic",
@@ -320,12 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     intrinsic_parser.add_argument("data", metavar="DATA", help=f"embedded points, one row a sample ({EMBEDDING_FORMATS})")
     intrinsic_parser.add_argument("labels", metavar="LABELS", help=f"their cluster labels ({FORMATS})")
     intrinsic_parser.add_argument("--labels-column", metavar="NAME", help="CSV column of LABELS (by header name)")
-    header_options = intrinsic_parser.add_mutually_exclusive_group()
-    header_options.add_argument("--header", dest="header", action="store_true",
-                                help="the first line of a one-column LABELS file is a header, even a number")
-    header_options.add_argument("--no-header", dest="header", action="store_false",
-                                help="every line of a one-column LABELS file is a label")
-    _add_delimiter_option(intrinsic_parser)
+    _add_text_file_options(intrinsic_parser, "LABELS")
     intrinsic_parser.add_argument(
         "--metric", action="append", choices=INTRINSIC_NAMES + ("all",), metavar="NAME",
         help=f"a metric to print (repeatable; 'all' for every one; default: {', '.join(DEFAULT_INTRINSIC)})")
@@ -335,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     intrinsic_parser.add_argument("--json", action="store_true",
                                   help='print {"<metric>": ..., "n_samples": N, "dimensions": D, "labels_header": ...}')
     intrinsic_parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to compute (default: cpu)")
-    intrinsic_parser.set_defaults(handler=intrinsic, header=None)
+    intrinsic_parser.set_defaults(handler=intrinsic)
 
     demo_parser = commands.add_parser("demo", help="run the demo (the default)", description=DEMO_DESCRIPTION)
     demo_parser.add_argument("--samples", type=_positive_int, default=10_000_000, help="labels in the generated batch (default: 10^7)")
