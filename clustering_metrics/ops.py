@@ -102,6 +102,11 @@ def rank_labels(labels: Tensor) -> Tuple[Tensor, Tensor]:
     by the ranking stage of the counting pipeline: direct indexing of small
     label ranges, hashing or sorting of wide ones, so that no choice of label
     values makes it slow.
+
+    Example:
+        >>> from clustering_metrics import ops
+        >>> ops.rank_labels(torch.tensor([30, 10, 30, 20]))
+        (tensor([2, 0, 2, 1]), tensor([10, 20, 30]))
     """
     _check_tensors(labels=labels)
     return torch.ops.clustering_metrics.rank_labels.default(labels)
@@ -120,6 +125,12 @@ def cluster_moments(
     of groups (``weights`` their sizes, ``m2`` their moments) merge into the
     moments of the union. Sums are compensated float64 in a fixed order, so
     the result does not depend on the thread count.
+
+    Example (rows 0 and 2 in cluster 0, row 10 in cluster 1):
+        >>> from clustering_metrics import ops
+        >>> counts, means, m2 = ops.cluster_moments(torch.tensor([[0.0], [2.0], [10.0]]), torch.tensor([0, 0, 1]), 2)
+        >>> counts, means.flatten(), m2
+        (tensor([2, 1]), tensor([ 1., 10.], dtype=torch.float64), tensor([2., 0.], dtype=torch.float64))
     """
     _check_tensors(data=data, ids=ids, **({} if weights is None else {"weights": weights}),
                    **({} if m2 is None else {"m2": m2}))
@@ -128,7 +139,14 @@ def cluster_moments(
 
 def cluster_distances(data: Tensor, ids: Tensor, centroids: Tensor, p: float = 2.0) -> Tuple[Tensor, Tensor]:
     """``(sum_euclidean, max_norm)`` per cluster: the sum of the Euclidean distances of its rows to its centroid,
-    and the largest ``p``-norm distance (float64), ``centroids`` being float64 ``(k, d)``."""
+    and the largest ``p``-norm distance (float64), ``centroids`` being float64 ``(k, d)``.
+
+    Example (rows 0 and 2 about the centroid 1, row 10 alone):
+        >>> from clustering_metrics import ops
+        >>> centroids = torch.tensor([[1.0], [10.0]], dtype=torch.float64)
+        >>> ops.cluster_distances(torch.tensor([[0.0], [2.0], [10.0]]), torch.tensor([0, 0, 1]), centroids)
+        (tensor([2., 0.], dtype=torch.float64), tensor([1., 0.], dtype=torch.float64))
+    """
     _check_tensors(data=data, ids=ids, centroids=centroids)
     return torch.ops.clustering_metrics.cluster_distances.default(data, ids, centroids, float(p))
 
@@ -140,6 +158,11 @@ def silhouette_sums(data: Tensor, ids: Tensor, num_clusters: int) -> Tensor:
     differences (never the ``|x|^2 + |y|^2 - 2 x.y`` expansion), summed in a
     fixed order: the same bits at any thread count. Costs ``O(n^2 d)`` time
     and ``O(n k)`` memory.
+
+    Example (row 0 lies 0 and 1 from cluster 0's rows, 10 and 11 from cluster 1's):
+        >>> from clustering_metrics import ops
+        >>> ops.silhouette_sums(torch.tensor([[0.0], [1.0], [10.0], [11.0]]), torch.tensor([0, 0, 1, 1]), 2)[0]
+        tensor([ 1., 21.], dtype=torch.float64)
     """
     _check_tensors(data=data, ids=ids)
     return torch.ops.clustering_metrics.silhouette_sums.default(data, ids, num_clusters)
@@ -153,6 +176,11 @@ def linear_sum_assignment(cost: Tensor, maximize: bool = False) -> Tuple[Tensor,
     rectangular form) exact. ``row_ind`` is increasing, and
     ``min(rows, cols)`` rows are assigned. On a GPU the matrix is copied to
     the host and solved there.
+
+    Example (scipy's: the least total cost is 1 + 2 + 2 = 5):
+        >>> from clustering_metrics import ops
+        >>> ops.linear_sum_assignment(torch.tensor([[4, 1, 3], [2, 0, 5], [3, 2, 2]]))
+        (tensor([0, 1, 2]), tensor([1, 0, 2]))
     """
     _check_tensors(cost=cost)
     return torch.ops.clustering_metrics.linear_sum_assignment.default(cost, maximize)
