@@ -265,10 +265,10 @@ def detect_delimiter(first_line: str) -> str:
 
 
 def _load_csv(path: str, column: Optional[str], header: Optional[bool], delimiter: Optional[str]) -> LabelFile:
-    if delimiter is None:
-        with open(path, encoding=CSV_ENCODING) as f:
-            delimiter = detect_delimiter(f.readline())
     with open(path, newline="", encoding=CSV_ENCODING) as f:
+        if delimiter is None:
+            delimiter = detect_delimiter(f.readline())
+            f.seek(0)
         first_row = next(csv.reader(f, delimiter=delimiter), None)
     if first_row is None:
         raise InputError(f"{path}: the file has no labels")
