@@ -23,11 +23,14 @@ from clustering_metrics.embeddings import (
 )
 from clustering_metrics.formulas.assignment import cluster_accuracy_of_cells, dense_table, pair_confusion_of_summary
 from clustering_metrics.formulas.information import AVERAGE_METHODS
+from clustering_metrics.resampling import BootstrapInterval, bootstrap_scores, pairwise_scores
 from clustering_metrics.summary import contingency_summary
 
 __all__ = [
+    "BootstrapInterval",
     "adjusted_mutual_info_score",
     "adjusted_rand_score",
+    "bootstrap_scores",
     "calinski_harabasz_score",
     "check_cluster_labels",
     "cluster_accuracy",
@@ -41,6 +44,7 @@ __all__ = [
     "mutual_info_score",
     "normalized_mutual_info_score",
     "pair_confusion_matrix",
+    "pairwise_scores",
     "rand_score",
     "silhouette_samples",
     "silhouette_score",

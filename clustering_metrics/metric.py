@@ -23,6 +23,7 @@ from clustering_metrics.functional import (
     check_num_classes,
 )
 from clustering_metrics.metric_state import as_int64, check_label_bounds, state_for
+from clustering_metrics.resampling import BootstrapInterval, Scorer, bootstrap_histogram
 from clustering_metrics.summary import ContingencySummary
 
 __all__ = [
@@ -111,6 +112,30 @@ class ContingencyMetric(Metric):
 
     def _score(self, summary: ContingencySummary) -> Tensor:
         raise NotImplementedError
+
+    def bootstrap(
+        self,
+        num_resamples: int = 1000,
+        confidence_level: float = 0.95,
+        seed: Optional[int] = None,
+        method: str = "percentile",
+    ) -> BootstrapInterval:
+        """The metric of everything seen, with a bootstrap confidence interval over those samples.
+
+        As :func:`clustering_metrics.functional.bootstrap_scores` on the
+        state's histogram (synced across ranks first, as ``compute()`` is):
+        the same resamples and values for the same seed.
+        """
+        return self._bootstrap(lambda summary: {"value": self._score(summary)}, num_resamples, confidence_level,
+                               seed, method)["value"]
+
+    def _bootstrap(self, scorer: Scorer, num_resamples: int, confidence_level: float, seed: Optional[int],
+                   method: str) -> Dict[str, BootstrapInterval]:
+        with self.sync_context():
+            self._state.check_own(self)
+            cells = ops.pair_histogram(*self._state.weighted_pairs(self))
+        return bootstrap_histogram(*cells, scorer, self.needs_expected_mutual_info, num_resamples, confidence_level,
+                                   seed, method)
 
     def merge_state(self, incoming_state: Union[Dict[str, Any], Metric]) -> None:
         """Add another metric's state (any metric of this package with the same label bounds), or a state dict."""
@@ -294,6 +319,17 @@ class ClusteringScores(ContingencyMetric):
         values = formulas.scores(self.summary(), self.metrics, self.average_method, self.beta)
         return {name: value.to(dtype) for name, value in values.items()}
 
+    def bootstrap(  # type: ignore[override]
+        self,
+        num_resamples: int = 1000,
+        confidence_level: float = 0.95,
+        seed: Optional[int] = None,
+        method: str = "percentile",
+    ) -> Dict[str, BootstrapInterval]:
+        """``{name: BootstrapInterval}`` for every metric, from one set of resamples of the state."""
+        return self._bootstrap(lambda summary: formulas.scores(summary, self.metrics, self.average_method, self.beta),
+                               num_resamples, confidence_level, seed, method)
+
 
 class ClusterAccuracy(ContingencyMetric):
     """The accuracy of the best one-to-one map from clusters to classes; a drop-in for
@@ -328,6 +364,11 @@ class ClusterAccuracy(ContingencyMetric):
         self._state.check_own(self)
         cells = ops.pair_histogram(*self._state.weighted_pairs(self))
         return cluster_accuracy_of_cells(*cells).to(torch.get_default_dtype())
+
+    def bootstrap(self, *args: Any, **kwargs: Any) -> BootstrapInterval:
+        """Not available: the accuracy is an assignment over the whole table, not a formula of its summary."""
+        raise NotImplementedError("ClusterAccuracy.bootstrap is not implemented: the accuracy solves an assignment "
+                                  "over the table, which the bootstrap's summaries do not carry.")
 
 
 class EmbeddingMetric(Metric):

@@ -22,6 +22,7 @@ __all__ = [
     "cluster_distances",
     "silhouette_sums",
     "linear_sum_assignment",
+    "bootstrap_counts",
 ]
 
 # The summary op's output sizes, from the slots the extension exports (csrc/common/summary.h).
@@ -186,6 +187,30 @@ def linear_sum_assignment(cost: Tensor, maximize: bool = False) -> Tuple[Tensor,
     return torch.ops.clustering_metrics.linear_sum_assignment.default(cost, maximize)
 
 
+def bootstrap_counts(counts: Tensor, num_resamples: int, seed: int, first_resample: int = 0) -> Tensor:
+    """``(num_resamples, len(counts))`` int64 bootstrap resamples of a histogram's counts.
+
+    Drawing ``N = counts.sum()`` samples with replacement from the samples a
+    histogram counts, and counting them again, gives its cells a
+    multinomial draw; row ``b`` is that draw, made cell by cell as a chain of
+    binomials from Philox stream ``first_resample + b`` under ``seed``. A
+    resample costs O(cells), not O(N), and its bits depend only on the seed
+    and its stream: not on the thread count, the GPU's grid, or how the
+    resamples are split into calls. Counts must be non-negative with an
+    int64 sum; each row sums to it.
+
+    Example (a one-cell histogram resamples to itself; two cells share the 10 samples):
+        >>> from clustering_metrics import ops
+        >>> ops.bootstrap_counts(torch.tensor([5]), 2, seed=0)
+        tensor([[5],
+                [5]])
+        >>> ops.bootstrap_counts(torch.tensor([7, 3]), 4, seed=0).sum(dim=1)
+        tensor([10, 10, 10, 10])
+    """
+    _check_tensors(counts=counts)
+    return torch.ops.clustering_metrics.bootstrap_counts.default(counts, num_resamples, seed, first_resample)
+
+
 def _check_fake_labels(preds: Tensor, target: Tensor) -> None:
     torch._check(preds.dim() == 1 and target.dim() == 1, lambda: "labels must be 1-d tensors")
     torch._check(preds.shape[0] == target.shape[0], lambda: "labels must have the same length")
@@ -280,3 +305,9 @@ def _linear_sum_assignment_fake(cost, maximize=False):
     torch._check(cost.dim() == 2 and cost.dtype == torch.int64, lambda: "cost must be a 2-d int64 tensor")
     assigned = min(cost.shape[0], cost.shape[1])
     return cost.new_empty(assigned), cost.new_empty(assigned)
+
+
+@torch.library.register_fake("clustering_metrics::bootstrap_counts")
+def _bootstrap_counts_fake(counts, num_resamples, seed, first_resample=0):
+    torch._check(counts.dim() == 1 and counts.dtype == torch.int64, lambda: "counts must be a 1-d int64 tensor")
+    return counts.new_empty((num_resamples, counts.shape[0]))

@@ -10,13 +10,14 @@ for each, which a test checks against that export.
 """
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
+import torch
 from torch import Tensor
 
 from clustering_metrics import _C, ops
 
-__all__ = ["ContingencySummary", "contingency_summary"]
+__all__ = ["ContingencySummary", "contingency_summary", "stack_summaries"]
 
 _INTEGER = {name: i for i, name in enumerate(_C.SUMMARY_INTEGER_SLOTS)}
 _REAL = {name: i for i, name in enumerate(_C.SUMMARY_REAL_SLOTS)}
@@ -37,7 +38,7 @@ class _Slot:
     def __get__(self, summary: Optional["ContingencySummary"], owner: type) -> Tensor:
         if summary is None:
             return self  # type: ignore[return-value]  # the descriptor itself, on the class
-        return getattr(summary, self.output)[self.index]
+        return getattr(summary, self.output)[..., self.index]
 
 
 def _unsigned_128(high: int, low: int) -> int:
@@ -60,7 +61,10 @@ class ContingencySummary:
         has_expected_mutual_info: whether the expected MI was computed.
 
     Every other field is a 0-dim tensor on the summary's device, read from
-    one slot of ``integers`` or ``reals``.
+    one slot of ``integers`` or ``reals``. A batch of summaries (the
+    bootstrap's resamples, :func:`stack_summaries`) stacks ``integers`` and
+    ``reals`` along a first dimension: each field is then a tensor over the
+    batch, and the formulas, being elementwise, score every summary at once.
     """
 
     pred_totals: Tensor
@@ -120,6 +124,16 @@ def slot_fields() -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
     fields = [(name, value) for name, value in vars(ContingencySummary).items() if isinstance(value, _Slot)]
     return (tuple(name for name, slot in fields if slot.output == "integers"),
             tuple(name for name, slot in fields if slot.output == "reals"))
+
+
+def stack_summaries(summaries: Sequence[ContingencySummary]) -> ContingencySummary:
+    """One batched summary of several (of the same kind): their slots stacked, their cluster totals dropped."""
+    if not summaries:
+        raise ValueError("stack_summaries needs at least one summary")
+    first = summaries[0]
+    empty = first.integers.new_empty(0)
+    return ContingencySummary(empty, empty, torch.stack([s.integers for s in summaries]),
+                              torch.stack([s.reals for s in summaries]), first.has_expected_mutual_info)
 
 
 def contingency_summary(

@@ -21,6 +21,7 @@ inline constexpr const char* kOpSchemas[] = {
     "(Tensor sum_euclidean, Tensor max_norm)",
     "silhouette_sums(Tensor data, Tensor ids, int num_clusters) -> Tensor",
     "linear_sum_assignment(Tensor cost, bool maximize=False) -> (Tensor row_ind, Tensor col_ind)",
+    "bootstrap_counts(Tensor counts, int num_resamples, int seed, int first_resample=0) -> Tensor",
 };
 
 }  // namespace clustering_metrics

@@ -67,5 +67,10 @@ distances = ops.cluster_distances(data.cuda(), ids, moments[1], 3.0)
 assert torch.allclose(distances[0].cpu(), ops.cluster_distances(data, ids.cpu(), expected_moments[1], 3.0)[0], rtol=1e-12)
 sums = ops.silhouette_sums(data[:999].cuda(), ids[:999] % 4, 4)
 assert torch.allclose(sums.cpu(), ops.silhouette_sums(data[:999], ids[:999].cpu() % 4, 4), rtol=1e-13), "silhouette"
+
+# The bootstrap's resampler: a thread per resample, each row summing to the total.
+cell_counts = torch.randint(0, 50, (3_001,), generator=gen)
+resamples = ops.bootstrap_counts(cell_counts.cuda(), 517, 7)
+assert torch.equal(resamples.sum(dim=1).cpu(), torch.full((517,), int(cell_counts.sum()))), "resample totals"
 torch.cuda.synchronize()
 print("sanitizer case: all paths agree with the CPU ops")

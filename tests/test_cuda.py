@@ -515,3 +515,36 @@ def test_opcheck_of_the_clustering_module_ops():
         (torch.ops.clustering_metrics.linear_sum_assignment.default, (torch.randint(0, 5, (4, 6), device="cuda"), True)),
     ]:
         torch.library.opcheck(op, args)
+
+
+@requires_cuda
+def test_bootstrap_on_the_gpu():
+    # Same bits for a seed however the resamples are split into calls; each row keeps the total; the
+    # cells' means agree with the CPU's draws (the two backends' libm may round a log differently, so
+    # a draw near an acceptance boundary may differ: bits are promised per device, not across them).
+    counts = torch.randint(0, 200, (2_000,), generator=torch.Generator().manual_seed(3))
+    gpu = ops.bootstrap_counts(counts.cuda(), 4_000, 17)
+    split = torch.cat([ops.bootstrap_counts(counts.cuda(), 1_000, 17), ops.bootstrap_counts(counts.cuda(), 3_000, 17, 1_000)])
+    assert gpu.device.type == "cuda" and torch.equal(gpu, split)
+    assert bool((gpu.sum(dim=1).cpu() == counts.sum()).all())
+    cpu = ops.bootstrap_counts(counts, 4_000, 17)
+    assert (gpu.cpu() == cpu).all(dim=1).float().mean() > 0.99
+    with pytest.raises(RuntimeError, match="non-negative but found -1"):
+        ops.bootstrap_counts(torch.tensor([3, -1], device="cuda"), 2, 0)
+
+
+@requires_cuda
+def test_bootstrap_scores_and_pairwise_on_the_gpu():
+    from clustering_metrics import functional as F
+
+    gen = torch.Generator().manual_seed(4)
+    preds, target = torch.randint(0, 9, (5_000,), generator=gen), torch.randint(0, 7, (5_000,), generator=gen)
+    on_gpu = F.bootstrap_scores(preds.cuda(), target.cuda(), num_resamples=200, seed=1)
+    on_cpu = F.bootstrap_scores(preds, target, num_resamples=200, seed=1)
+    for name, interval in on_gpu.items():
+        assert interval.value.device.type == "cuda"
+        torch.testing.assert_close(interval.value.cpu(), on_cpu[name].value, rtol=1e-6, atol=1e-7)
+    labelings = torch.stack([preds, target, (preds + target) % 5])
+    matrix = F.pairwise_scores(labelings.cuda(), "adjusted_mutual_info_score")
+    torch.testing.assert_close(matrix.cpu(), F.pairwise_scores(labelings, "adjusted_mutual_info_score"), rtol=1e-6,
+                               atol=1e-7)

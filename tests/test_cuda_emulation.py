@@ -445,6 +445,28 @@ def test_linear_sum_assignment_runs_on_the_host(emulated):
         _assert_same(got, expected)
 
 
+@pytest.mark.parametrize("counts, resamples", [([5, 0, 2, 993], 300), ([40] * 700, 3), ([], 2), ([0, 0], 1)])
+def test_bootstrap_counts_match_cpu(emulated, counts, resamples):
+    # 300 resamples: several blocks and a partial one; 700 cells: long chains in few threads.
+    emulated_ops_, emulator = emulated
+    counts = torch.tensor(counts, dtype=torch.int64)
+    expected = ops.bootstrap_counts(counts, resamples, 2**40 + 3, 5)
+    got = emulated_ops_.bootstrap_counts(_fenced(counts), resamples, 2**40 + 3, 5)
+    _assert_same(got, expected)
+    emulator.set_reverse_schedule(True)
+    try:
+        _assert_same(emulated_ops_.bootstrap_counts(counts, resamples, 2**40 + 3, 5), got)
+    finally:
+        emulator.set_reverse_schedule(False)
+
+
+@pytest.mark.parametrize("counts, message", [([3, -2], "non-negative but found -2"), ([2**62, 2**62], "2\\^63 - 1")])
+def test_bootstrap_counts_refuse_bad_counts(emulated, counts, message):
+    emulated_ops_, _ = emulated
+    with pytest.raises(RuntimeError, match=message):
+        emulated_ops_.bootstrap_counts(torch.tensor(counts), 4, 0, 0)
+
+
 def test_every_kernel_in_the_source_is_emulated(emulated):
     """The calls below launch every kernel named in csrc/cuda (a new kernel needs a case here and above)."""
     emulated_ops_, emulator = emulated
@@ -461,6 +483,7 @@ def test_every_kernel_in_the_source_is_emulated(emulated):
     _, means, _ = emulated_ops_.cluster_moments(data, ids, 4, torch.ones(60, dtype=torch.int64))  # weights checked
     emulated_ops_.cluster_distances(data, ids, means, 2.0)
     emulated_ops_.silhouette_sums(data, ids, 4)
+    emulated_ops_.bootstrap_counts(torch.tensor([3, 4]), 2, 0, 0)
     after = emulator.launch_counts()
     launched = {name for name, count in after.items() if count > before.get(name, 0)}
     source = _kernel_names_in_source()

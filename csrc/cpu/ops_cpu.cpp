@@ -139,6 +139,11 @@ std::tuple<Tensor, Tensor> linear_sum_assignment_cpu(Tensor cost, bool maximize)
   return linear_sum_assignment(cost, maximize);
 }
 
+Tensor bootstrap_counts_cpu(Tensor counts, int64_t num_resamples, int64_t seed, int64_t first_resample) {
+  check_bootstrap_arguments(counts, num_resamples, first_resample);
+  return bootstrap_counts(counts, num_resamples, seed, first_resample);
+}
+
 }  // namespace
 
 STABLE_TORCH_LIBRARY_IMPL(clustering_metrics, CPU, m) {
@@ -152,6 +157,7 @@ STABLE_TORCH_LIBRARY_IMPL(clustering_metrics, CPU, m) {
   m.impl("cluster_distances", TORCH_BOX(&cluster_distances_cpu));
   m.impl("silhouette_sums", TORCH_BOX(&silhouette_sums_cpu));
   m.impl("linear_sum_assignment", TORCH_BOX(&linear_sum_assignment_cpu));
+  m.impl("bootstrap_counts", TORCH_BOX(&bootstrap_counts_cpu));
 }
 
 }  // namespace clustering_metrics::cpu

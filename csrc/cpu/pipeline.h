@@ -169,6 +169,11 @@ std::tuple<Tensor, Tensor> cluster_distances(const Tensor& data, const Tensor& i
 // row to the rows of each cluster.
 Tensor silhouette_sums(const Tensor& data, const Tensor& ids, int64_t num_clusters);
 
+// bootstrap.cpp: num_resamples x counts.numel() int64 resamples of a
+// histogram's counts (common/resampling.h), resample b drawn from Philox
+// stream first_resample + b under seed; the arguments are checked.
+Tensor bootstrap_counts(const Tensor& counts, int64_t num_resamples, int64_t seed, int64_t first_resample);
+
 // (pred labels, target labels, counts) in the dtypes given, sized to the
 // cells; the cells must have been counted with keep_labels.
 std::tuple<Tensor, Tensor, Tensor> histogram_of(CountedCells& cells, ScalarType pred_dtype, ScalarType target_dtype);

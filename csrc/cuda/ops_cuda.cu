@@ -164,6 +164,13 @@ std::tuple<Tensor, Tensor> linear_sum_assignment_cuda(const Tensor& cost, bool m
   return {torch::stable::to(rows, cost.device()), torch::stable::to(cols, cost.device())};
 }
 
+Tensor bootstrap_counts_cuda(const Tensor& counts, int64_t num_resamples, int64_t seed, int64_t first_resample) {
+  check_bootstrap_arguments(counts, num_resamples, first_resample);
+  const DeviceGuard device_guard(counts.get_device_index());
+  check_not_capturing("bootstrap_counts");
+  return bootstrap_counts(counts, num_resamples, seed, first_resample);
+}
+
 }  // namespace
 
 #if defined(CM_EMULATE)
@@ -181,6 +188,7 @@ STABLE_TORCH_LIBRARY_IMPL(clustering_metrics, CUDA, m) {
   m.impl("cluster_distances", TORCH_BOX(&cluster_distances_cuda));
   m.impl("silhouette_sums", TORCH_BOX(&silhouette_sums_cuda));
   m.impl("linear_sum_assignment", TORCH_BOX(&linear_sum_assignment_cuda));
+  m.impl("bootstrap_counts", TORCH_BOX(&bootstrap_counts_cuda));
 }
 
 }  // namespace clustering_metrics::cuda

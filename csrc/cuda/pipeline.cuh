@@ -123,6 +123,9 @@ std::tuple<Tensor, Tensor, Tensor> cluster_moments(const Tensor& data, const Ten
 std::tuple<Tensor, Tensor> cluster_distances(const Tensor& data, const Tensor& ids, const Tensor& centroids, double p);
 Tensor silhouette_sums(const Tensor& data, const Tensor& ids, int64_t num_clusters);
 
+// bootstrap.cu: the CPU's stage of the same name (cpu/pipeline.h).
+Tensor bootstrap_counts(const Tensor& counts, int64_t num_resamples, int64_t seed, int64_t first_resample);
+
 // cluster_reduction.cu: the samples grouped by cluster id (a stable sort,
 // so sample order within a cluster), checked to lie in [0, num_clusters),
 // and cut into blocks of at most kClusterBlock samples of one cluster.

@@ -143,6 +143,19 @@ inline uint64_t checked_cell_count(uint64_t rows, uint64_t cols) {
   return num_cells;
 }
 
+// The bootstrap's histogram counts (int64, 1-d; their values are checked
+// where they are read) and how many resamples, from which stream.
+inline void check_bootstrap_arguments(const Tensor& counts, int64_t num_resamples, int64_t first_resample) {
+  CM_CHECK(counts.scalar_type() == ScalarType::Long && counts.dim() == 1,
+           "Expected counts to be an int64 1-d tensor but got ", counts.scalar_type(), " of shape ",
+           shape_of(counts), ".");
+  CM_CHECK(num_resamples >= 0, "Expected num_resamples to be non-negative but got ", num_resamples, ".");
+  CM_CHECK(first_resample >= 0 && first_resample <= INT64_MAX - num_resamples,
+           "Expected first_resample in [0, 2^63 - 1 - num_resamples] but got ", first_resample, ".");
+  CM_CHECK(counts.numel() == 0 || num_resamples <= INT64_MAX / counts.numel(), "bootstrap_counts: ",
+           num_resamples, " resamples of ", counts.numel(), " cells are more entries than a tensor holds.");
+}
+
 // Per-sample weights must be non-negative and sum to an int64 total; each
 // backend reduces them to (lowest weight, whether the sum overflowed).
 inline void check_weight_summary(int64_t lowest, bool overflowed) {

@@ -1,0 +1,306 @@
+"""Error bars and comparisons from the histogram: bootstrap confidence intervals and pairwise score matrices.
+
+**The bootstrap.** Resampling N samples with replacement and counting their
+label pairs gives the contingency table a multinomial draw over its cells,
+with the cells' shares as probabilities. :func:`bootstrap_scores` draws each
+resample that way (:func:`clustering_metrics.ops.bootstrap_counts`: O(cells)
+a resample, not O(N)), scores it exactly as the functionals score a table
+(one contingency summary of the resampled histogram), and reads the interval
+off the resamples' scores:
+
+* ``"percentile"``: the ``(1 - confidence_level) / 2`` and ``(1 +
+  confidence_level) / 2`` quantiles of the resamples' scores, linearly
+  interpolated (as ``numpy.percentile`` and ``scipy.stats.bootstrap``);
+* ``"bca"``: Efron's bias-corrected and accelerated interval, whose levels
+  are moved by the bias ``z0 = Phi^-1(share of resamples below the score,
+  ties counted half)`` and the acceleration ``a`` from the jackknife. A
+  leave-one-out table differs from the table in one cell, so the jackknife
+  takes one summary per non-empty cell, each weighed by the cell's count.
+
+The same seed gives the same resamples, bit for bit, at any thread count;
+resample ``b`` is Philox stream ``b`` under the seed.
+
+**Pairwise scores.** :func:`pairwise_scores` ranks each of M labelings once
+and counts each pair of them from the ranks, into a dense table when the
+clusters are few: one pass over the samples per pair, with no label ranges
+or ranks to work out again.
+"""
+
+import numbers
+import warnings
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+import torch
+from torch import Tensor
+
+from clustering_metrics import formulas, ops
+from clustering_metrics.summary import ContingencySummary, contingency_summary, stack_summaries
+
+__all__ = ["BOOTSTRAP_METHODS", "BootstrapInterval", "bootstrap_histogram", "bootstrap_scores", "pairwise_scores"]
+
+BOOTSTRAP_METHODS = ("percentile", "bca")
+
+# Entries of one call's block of resamples (32 MiB of int64): resamples are
+# drawn and scored a block at a time, so memory stays bounded whatever
+# num_resamples is, and the blocks change no bit (resample b is stream b).
+_RESAMPLE_BLOCK_ENTRIES = 1 << 22
+
+Scorer = Callable[[ContingencySummary], Dict[str, Tensor]]
+
+
+class BootstrapInterval(NamedTuple):
+    """A metric's value with its bootstrap confidence interval (torch's default float dtype).
+
+    Attributes:
+        value: the metric on the data.
+        low, high: the interval's ends; NaN when the resamples cannot place
+            them (a BCa interval whose resamples all lie on one side of the value).
+        standard_error: the standard deviation of the resamples' scores.
+        replicates: the ``num_resamples`` resamples' scores, in stream order.
+    """
+
+    value: Tensor
+    low: Tensor
+    high: Tensor
+    standard_error: Tensor
+    replicates: Tensor
+
+
+def check_bootstrap_arguments(num_resamples: int, confidence_level: float, seed: Optional[int], method: str) -> int:
+    """Check the bootstrap's arguments; returns the seed (drawn from torch's global generator when None)."""
+    if not isinstance(num_resamples, numbers.Integral) or isinstance(num_resamples, bool) or num_resamples < 1:
+        raise ValueError(f"Expected `num_resamples` to be a positive integer but got {num_resamples!r}.")
+    if (not isinstance(confidence_level, numbers.Real) or isinstance(confidence_level, bool)
+            or not 0 < confidence_level < 1):
+        raise ValueError(f"Expected `confidence_level` to be a number in (0, 1) but got {confidence_level!r}.")
+    if method not in BOOTSTRAP_METHODS:
+        raise ValueError(f"Expected `method` to be one of {', '.join(map(repr, BOOTSTRAP_METHODS))} but got {method!r}.")
+    if seed is None:
+        return int(torch.empty((), dtype=torch.int64).random_())
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise ValueError(f"Expected `seed` to be None or an integer in [0, 2^63) but got {seed!r}.")
+    return int(seed)
+
+
+def _resample_summaries(pred_labels: Tensor, target_labels: Tensor, counts: Tensor, num_resamples: int, seed: int,
+                        expected_mutual_info: bool) -> ContingencySummary:
+    per_block = max(1, _RESAMPLE_BLOCK_ENTRIES // max(counts.numel(), 1))
+    summaries = []
+    for first in range(0, num_resamples, per_block):
+        block = ops.bootstrap_counts(counts, min(per_block, num_resamples - first), seed, first)
+        summaries.extend(contingency_summary(pred_labels, target_labels, resample, expected_mutual_info)
+                         for resample in block)
+    return stack_summaries(summaries)
+
+
+def _jackknife_summaries(pred_labels: Tensor, target_labels: Tensor, counts: Tensor,
+                         expected_mutual_info: bool) -> Tuple[Tensor, ContingencySummary]:
+    """(weights, summaries): a leave-one-out table per non-empty cell, weighed by how many samples leave it."""
+    cells = torch.nonzero(counts).flatten()
+    left_out = counts.clone()
+    summaries = []
+    for cell in cells.tolist():
+        left_out[cell] -= 1
+        summaries.append(contingency_summary(pred_labels, target_labels, left_out, expected_mutual_info))
+        left_out[cell] += 1
+    return counts[cells], stack_summaries(summaries)
+
+
+def _acceleration(values: Tensor, weights: Tensor) -> Tensor:
+    # Efron's a from the jackknife values, each repeated weights times.
+    weights = weights.to(torch.float64)
+    deviations = (weights * values).sum() / weights.sum() - values
+    squares = (weights * deviations**2).sum()
+    skew = (weights * deviations**3).sum()
+    return torch.where(squares > 0, skew / (6 * squares**1.5), torch.zeros_like(squares))
+
+
+def _interval(value: Tensor, replicates: Tensor, confidence_level: float, jackknife: Optional[Tuple[Tensor, Tensor]],
+              name: str) -> Tuple[Tensor, Tensor]:
+    tail = (1 - confidence_level) / 2
+    levels = torch.tensor([tail, 1 - tail], dtype=torch.float64, device=replicates.device)
+    placed = torch.isfinite(replicates).all()
+    if jackknife is not None:
+        below = ((replicates < value).sum() + (replicates <= value).sum()).to(torch.float64)
+        bias = torch.special.ndtri(below / (2 * replicates.numel()))
+        acceleration = _acceleration(*jackknife)
+        z = torch.special.ndtri(levels)
+        levels = torch.special.ndtr(bias + (bias + z) / (1 - acceleration * (bias + z)))
+        placed = placed & torch.isfinite(bias) & torch.isfinite(levels).all()
+    if not bool(placed):
+        warnings.warn(f"bootstrap of {name}: the resamples cannot place the interval (every resample on one side "
+                      "of the value, or a resample without a finite score); its ends are NaN.", stacklevel=3)
+        nan = torch.full((), float("nan"), dtype=torch.float64, device=replicates.device)
+        return nan, nan
+    low, high = torch.quantile(replicates, levels)
+    return low, high
+
+
+def bootstrap_histogram(
+    pred_labels: Tensor,
+    target_labels: Tensor,
+    counts: Tensor,
+    scorer: Scorer,
+    expected_mutual_info: bool,
+    num_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    seed: Optional[int] = None,
+    method: str = "percentile",
+) -> Dict[str, BootstrapInterval]:
+    """Bootstrap intervals of the scores ``scorer`` gives a summary, for the histogram ``(pred_labels, target_labels, counts)``.
+
+    The engine of :func:`bootstrap_scores` and of the metric classes'
+    ``bootstrap()``; ``scorer`` maps a (batched) summary to named float64
+    scores, and ``expected_mutual_info`` says whether it needs the expected MI.
+    """
+    seed = check_bootstrap_arguments(num_resamples, confidence_level, seed, method)
+    values = scorer(contingency_summary(pred_labels, target_labels, counts, expected_mutual_info))
+    replicates = scorer(_resample_summaries(pred_labels, target_labels, counts, num_resamples, seed,
+                                            expected_mutual_info))
+    jackknife = None
+    if method == "bca":
+        weights, summaries = _jackknife_summaries(pred_labels, target_labels, counts, expected_mutual_info)
+        jackknife = scorer(summaries)
+    dtype = torch.get_default_dtype()
+    intervals = {}
+    for name, value in values.items():
+        scores = replicates[name].to(torch.float64)
+        low, high = _interval(value.to(torch.float64), scores, confidence_level,
+                              None if jackknife is None else (jackknife[name].to(torch.float64), weights), name)
+        standard_error = scores.std() if scores.numel() > 1 else torch.zeros_like(low)
+        intervals[name] = BootstrapInterval(value.to(dtype), low.to(dtype), high.to(dtype), standard_error.to(dtype),
+                                            scores.to(dtype))
+    return intervals
+
+
+def bootstrap_scores(
+    preds: Tensor,
+    target: Tensor,
+    metrics: Union[str, Sequence[str], None] = None,
+    num_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    seed: Optional[int] = None,
+    method: str = "percentile",
+    average_method: str = "arithmetic",
+    beta: float = 1.0,
+) -> Dict[str, BootstrapInterval]:
+    """Each metric with a bootstrap confidence interval: ``{name: BootstrapInterval(value, low, high, ...)}``.
+
+    The samples are resampled with replacement ``num_resamples`` times, as a
+    multinomial draw over the cells of their contingency table (the module's
+    docstring has the method), and every resample is scored exactly as the
+    functional scores a table. ``metrics`` names the functionals to score
+    (default: the nine contingency metrics); ``method`` is ``"percentile"``
+    or ``"bca"``; ``seed`` (an integer in ``[0, 2^63)``) makes the resamples
+    reproducible bit for bit, and None draws one from torch's global
+    generator (so ``torch.manual_seed`` fixes it too). The adjusted MI costs
+    an expected MI per resample, much more than the rest.
+
+    Example (perfect agreement: every resample agrees perfectly too):
+        >>> import torch
+        >>> from clustering_metrics.functional import bootstrap_scores
+        >>> labels = torch.tensor([0, 0, 1, 1, 2, 2])
+        >>> result = bootstrap_scores(labels, labels, "adjusted_rand_score", num_resamples=100, seed=0)
+        >>> result["adjusted_rand_score"].low, result["adjusted_rand_score"].high
+        (tensor(1.), tensor(1.))
+    """
+    from clustering_metrics.functional import check_average_method, check_beta, check_cluster_labels
+
+    check_cluster_labels(preds, target)
+    check_average_method(average_method)
+    check_beta(beta)
+    names = formulas.metric_names(metrics)
+    pred_labels, target_labels, counts = ops.pair_histogram(preds, target)
+    return bootstrap_histogram(pred_labels, target_labels, counts,
+                               lambda summary: formulas.scores(summary, names, average_method, beta),
+                               formulas.needs_expected_mutual_info(names), num_resamples, confidence_level, seed,
+                               method)
+
+
+def _labelings(labelings: Union[Tensor, Sequence[Tensor]]) -> List[Tensor]:
+    from clustering_metrics.functional import check_cluster_labels
+
+    if isinstance(labelings, Tensor):
+        if labelings.dim() != 2:
+            raise ValueError(f"Expected `labelings` to be a 2-d (M, N) tensor but got a {labelings.dim()}-d tensor.")
+        rows = list(labelings.unbind(0))
+    elif isinstance(labelings, (list, tuple)):
+        rows = list(labelings)
+    else:
+        raise TypeError(f"Expected `labelings` to be a tensor or a list of tensors but got {type(labelings).__name__}.")
+    if not rows:
+        raise ValueError("Expected at least one labeling in `labelings` but got none.")
+    for row in rows:
+        check_cluster_labels(rows[0], row)
+    return rows
+
+
+def _smallest_id_dtype(num_ids: int) -> torch.dtype:
+    # Narrow ids make the counting pass read less memory.
+    for dtype in (torch.int8, torch.int16, torch.int32):
+        if num_ids <= torch.iinfo(dtype).max:
+            return dtype
+    return torch.int64
+
+
+def _pair_cells(pred_ids: Tensor, num_pred: int, target_ids: Tensor, num_target: int) -> Tuple[Tensor, Tensor, Tensor]:
+    """(pred ids, target ids, counts) of the non-empty cells of two ranked labelings."""
+    if num_pred * num_target > 4 * pred_ids.numel() + (1 << 16):
+        return ops.pair_histogram(pred_ids, target_ids)  # too many cells for a dense table: count them sorted
+    table = torch.zeros(num_pred * num_target + 1, dtype=torch.int64, device=pred_ids.device)
+    ops.count_into_table(pred_ids, target_ids, table, num_pred, num_target)
+    cells = torch.nonzero(table[:-1]).flatten()
+    return cells // num_target, cells % num_target, table[cells]
+
+
+def pairwise_scores(
+    labelings: Union[Tensor, Sequence[Tensor]],
+    metric: str = "adjusted_rand_score",
+    average_method: str = "arithmetic",
+    beta: float = 1.0,
+) -> Tensor:
+    """The ``(M, M)`` matrix of a metric between every two of M labelings of the same samples.
+
+    ``labelings`` is an ``(M, N)`` integer tensor or a list of M 1-d tensors
+    of length N; entry ``(i, j)`` is ``metric(labelings[i], labelings[j])``
+    (``preds`` the row's labeling, ``target`` the column's), the same value
+    the functional gives. ``metric`` is a functional's name, as in
+    :func:`clustering_metrics.functional.clustering_scores`. Each labeling is
+    ranked once; each pair is then counted from the ranks, into a dense
+    table when its clusters are few (a sorted count otherwise), and scored
+    from one summary per orientation. The result has torch's default float
+    dtype, on the labelings' device.
+
+    Example (the second labeling renames the first; the third merges two clusters):
+        >>> import torch
+        >>> from clustering_metrics.functional import pairwise_scores
+        >>> pairwise_scores(torch.tensor([[0, 0, 1, 1], [5, 5, 3, 3], [0, 0, 0, 0]]), "rand_score")
+        tensor([[1.0000, 1.0000, 0.3333],
+                [1.0000, 1.0000, 0.3333],
+                [0.3333, 0.3333, 1.0000]])
+    """
+    from clustering_metrics.functional import check_average_method, check_beta
+
+    if not isinstance(metric, str):
+        raise ValueError(f"Expected `metric` to be one metric's name but got {metric!r}.")
+    formulas.metric_names(metric)
+    check_average_method(average_method)
+    check_beta(beta)
+    rows = _labelings(labelings)
+    expected_mutual_info = formulas.needs_expected_mutual_info([metric])
+    ids, sizes = [], []
+    for row in rows:
+        row_ids, distinct = ops.rank_labels(row)
+        ids.append(row_ids.to(_smallest_id_dtype(distinct.numel())))
+        sizes.append(max(distinct.numel(), 1))  # an empty labeling still gets a 1 x 1 table
+    count = len(rows)
+    scores = torch.empty((count, count), dtype=torch.float64, device=rows[0].device)
+    for i in range(count):
+        for j in range(i, count):
+            pred_ids, target_ids, counts = _pair_cells(ids[i], sizes[i], ids[j], sizes[j])
+            summary = contingency_summary(pred_ids, target_ids, counts, expected_mutual_info)
+            scores[i, j] = formulas.METRICS[metric](summary, average_method, beta)
+            if j != i:
+                summary = contingency_summary(target_ids, pred_ids, counts, expected_mutual_info)
+                scores[j, i] = formulas.METRICS[metric](summary, average_method, beta)
+    return scores.to(torch.get_default_dtype())
