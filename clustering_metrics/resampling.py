@@ -28,7 +28,8 @@ or ranks to work out again.
 
 import numbers
 import warnings
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, TypeVar, Union
 
 import torch
 from torch import Tensor
@@ -46,6 +47,7 @@ BOOTSTRAP_METHODS = ("percentile", "bca")
 _RESAMPLE_BLOCK_ENTRIES = 1 << 22
 
 Scorer = Callable[[ContingencySummary], Dict[str, Tensor]]
+T = TypeVar("T")
 
 
 class BootstrapInterval(NamedTuple):
@@ -82,14 +84,30 @@ def check_bootstrap_arguments(num_resamples: int, confidence_level: float, seed:
     return int(seed)
 
 
+def _summaries(summarize: Callable[[T], ContingencySummary], items: Sequence[T],
+               device: torch.device) -> List[ContingencySummary]:
+    """[summarize(item) for item in items], spread over threads on the CPU.
+
+    The ops release the GIL, so summaries too small to split across torch's
+    threads run side by side in a pool of as many Python threads. Each is
+    computed alone, so the pool changes no bit.
+    """
+    workers = torch.get_num_threads() if device.type == "cpu" else 1
+    if workers < 2 or len(items) < 2:
+        return [summarize(item) for item in items]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(summarize, items))
+
+
 def _resample_summaries(pred_labels: Tensor, target_labels: Tensor, counts: Tensor, num_resamples: int, seed: int,
                         expected_mutual_info: bool) -> ContingencySummary:
     per_block = max(1, _RESAMPLE_BLOCK_ENTRIES // max(counts.numel(), 1))
     summaries = []
     for first in range(0, num_resamples, per_block):
         block = ops.bootstrap_counts(counts, min(per_block, num_resamples - first), seed, first)
-        summaries.extend(contingency_summary(pred_labels, target_labels, resample, expected_mutual_info)
-                         for resample in block)
+        summaries.extend(_summaries(
+            lambda resample: contingency_summary(pred_labels, target_labels, resample, expected_mutual_info),
+            list(block), counts.device))
     return stack_summaries(summaries)
 
 
@@ -294,13 +312,18 @@ def pairwise_scores(
         ids.append(row_ids.to(_smallest_id_dtype(distinct.numel())))
         sizes.append(max(distinct.numel(), 1))  # an empty labeling still gets a 1 x 1 table
     count = len(rows)
+    pairs = [(i, j) for i in range(count) for j in range(i, count)]
+
+    def summarize(pair: Tuple[int, int]) -> ContingencySummary:
+        i, j = pair
+        return contingency_summary(*_pair_cells(ids[i], sizes[i], ids[j], sizes[j]), expected_mutual_info)
+
+    summaries = _summaries(summarize, pairs, rows[0].device)
+    # One summary serves both orientations of a pair: (j, i) is its transpose.
+    upper = stack_summaries(summaries)
+    rows_index = torch.tensor([i for i, _ in pairs], device=rows[0].device)
+    cols_index = torch.tensor([j for _, j in pairs], device=rows[0].device)
     scores = torch.empty((count, count), dtype=torch.float64, device=rows[0].device)
-    for i in range(count):
-        for j in range(i, count):
-            pred_ids, target_ids, counts = _pair_cells(ids[i], sizes[i], ids[j], sizes[j])
-            summary = contingency_summary(pred_ids, target_ids, counts, expected_mutual_info)
-            scores[i, j] = formulas.METRICS[metric](summary, average_method, beta)
-            if j != i:
-                summary = contingency_summary(target_ids, pred_ids, counts, expected_mutual_info)
-                scores[j, i] = formulas.METRICS[metric](summary, average_method, beta)
+    scores[rows_index, cols_index] = formulas.METRICS[metric](upper, average_method, beta).to(torch.float64)
+    scores[cols_index, rows_index] = formulas.METRICS[metric](upper.transposed(), average_method, beta).to(torch.float64)
     return scores.to(torch.get_default_dtype())

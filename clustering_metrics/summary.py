@@ -107,6 +107,17 @@ class ContingencySummary:
         """Whether the two clusterings are equal up to relabelling (every row and column has one cell)."""
         return (self.num_cells == self.num_pred_clusters) & (self.num_cells == self.num_target_clusters)
 
+    def transposed(self) -> "ContingencySummary":
+        """The summary of the transposed table (preds and target swapped): each ``pred`` slot traded for its
+        ``target`` slot; every other slot is symmetric in the two sides."""
+        integers, reals = self.integers.clone(), self.reals.clone()
+        for output, slots in ((integers, _INTEGER), (reals, _REAL)):
+            for name, index in slots.items():
+                if "pred" in name:
+                    output[..., index] = getattr(self, name.replace("pred", "target"))
+                    output[..., slots[name.replace("pred", "target")]] = getattr(self, name)
+        return ContingencySummary(self.target_totals, self.pred_totals, integers, reals, self.has_expected_mutual_info)
+
     def exact_pair_counts(self) -> Tuple[int, int, int]:
         """(pairs within cells, within pred clusters, within target clusters) as exact Python ints.
 
