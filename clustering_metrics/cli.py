@@ -17,6 +17,7 @@ from clustering_metrics.formulas.information import AVERAGE_METHODS
 from clustering_metrics.functional import check_beta, check_cluster_labels
 from clustering_metrics.data_files import EMBEDDING_FORMATS, FORMATS, InputError, load_embeddings, load_labels
 from clustering_metrics.formulas.assignment import cluster_accuracy_of_cells
+from clustering_metrics.resampling import BOOTSTRAP_METHODS, bootstrap_histogram, check_bootstrap_arguments
 from clustering_metrics.summary import contingency_summary
 
 PROG = "clustering-metrics"
@@ -73,6 +74,7 @@ examples:
   {PROG} score preds.npy target.npy --metric adjusted_rand_score --metric v_measure_score
   {PROG} score preds.npy target.npy --metric all --json
   {PROG} score preds.npy target.npy --device cuda
+  {PROG} score preds.npy target.npy --metric adjusted_rand_score --bootstrap 1000 --seed 0
 """
 INTRINSIC_DESCRIPTION = f"""\
 Print intrinsic metrics of a clustering of embedded data: how well LABELS
@@ -123,6 +125,12 @@ def score(args: argparse.Namespace) -> None:
     preds, target = preds.to(args.device), target.to(args.device)
     check_cluster_labels(preds, target)
     names = requested_metrics(args.metric, METRIC_NAMES, ["mutual_info_score"])
+    # What was read of each file: its labels, and the first line if it was a header.
+    read = {"preds_labels_read": preds.numel(), "target_labels_read": target.numel(),
+            "preds_header": preds_file.header, "target_header": target_file.header}
+    if args.bootstrap is not None:
+        score_with_intervals(args, preds, target, names, read)
+        return
     summary_names = [name for name in names if name in formulas.METRICS]
     summary = contingency_summary(preds, target, expected_mutual_info=formulas.needs_expected_mutual_info(names))
     # The formulas' float64 results, not the functionals' default dtype: a
@@ -131,10 +139,40 @@ def score(args: argparse.Namespace) -> None:
     if "cluster_accuracy" in names:
         values["cluster_accuracy"] = cluster_accuracy_of_cells(*ops.pair_histogram(preds, target))
     values = {name: values[name].item() for name in names}
-    # What was read of each file: its labels, and the first line if it was a header.
-    read = {"preds_labels_read": preds.numel(), "target_labels_read": target.numel(),
-            "preds_header": preds_file.header, "target_header": target_file.header}
     print_values(values, {"n_samples": preds.numel(), **read} if args.json else None)
+
+
+def score_with_intervals(args: argparse.Namespace, preds: torch.Tensor, target: torch.Tensor, names: List[str],
+                         read: dict) -> None:
+    """The score command with --bootstrap: each metric with its confidence interval."""
+    if "all" in (args.metric or []):  # every metric that has an interval
+        names = [name for name in names if name in formulas.METRICS]
+    if "cluster_accuracy" in names:
+        raise InputError("--bootstrap: cluster_accuracy has no bootstrap interval (it solves an assignment over the "
+                         "whole table); leave it out of --metric")
+    seed = check_bootstrap_arguments(args.bootstrap, args.confidence_level, args.seed, args.bootstrap_method)
+    pred_labels, target_labels, counts = ops.pair_histogram(preds, target)
+    # In float64, as the plain score prints it.
+    intervals = bootstrap_histogram(
+        pred_labels, target_labels, counts,
+        lambda summary: formulas.scores(summary, names, args.average_method, args.beta),
+        formulas.needs_expected_mutual_info(names), args.bootstrap, args.confidence_level, seed, args.bootstrap_method,
+        torch.float64)
+    if args.json:
+        print(json.dumps({
+            **{name: interval.value.item() for name, interval in intervals.items()},
+            "confidence_intervals": {name: [interval.low.item(), interval.high.item()]
+                                     for name, interval in intervals.items()},
+            "standard_errors": {name: interval.standard_error.item() for name, interval in intervals.items()},
+            "bootstrap": {"resamples": args.bootstrap, "confidence_level": args.confidence_level,
+                          "method": args.bootstrap_method, "seed": seed},
+            "n_samples": preds.numel(), **read}))
+        return
+    width = max(map(len, names))
+    level = f"{100 * args.confidence_level:g}%"
+    for name, interval in intervals.items():
+        print(f"{name:<{width}}  {interval.value.item()!r}  {level} CI [{interval.low.item()!r}, "
+              f"{interval.high.item()!r}]")
 
 
 def print_values(values: Dict[str, float], json_extra: Optional[dict]) -> None:
@@ -253,9 +291,32 @@ def _positive_float(text: str) -> float:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2^63), got {text}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2^63), got {text}")
     return value
 
 
@@ -306,6 +367,17 @@ def build_parser() -> argparse.ArgumentParser:
         '"preds_header": ..., "target_header": ...} with every requested metric instead of bare values',
     )
     score_parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to compute (default: cpu)")
+    bootstrap_options = score_parser.add_argument_group("confidence intervals")
+    bootstrap_options.add_argument(
+        "--bootstrap", type=_positive_int, metavar="B",
+        help="also print each metric's bootstrap confidence interval, from B resamples of the samples "
+        "(every metric but cluster_accuracy; --metric all then means those)")
+    bootstrap_options.add_argument("--confidence-level", type=_probability, default=0.95, metavar="LEVEL",
+                                   help="the intervals' confidence level, in (0, 1) (default: 0.95)")
+    bootstrap_options.add_argument("--bootstrap-method", choices=BOOTSTRAP_METHODS, default="percentile",
+                                   help="percentile, or bias-corrected and accelerated (default: percentile)")
+    bootstrap_options.add_argument("--seed", type=_seed, default=None,
+                                   help="seed of the resamples, in [0, 2^63) (default: a random one, which --json prints)")
     score_parser.set_defaults(handler=score)
 
     intrinsic_parser = commands.add_parser(

@@ -164,12 +164,15 @@ def bootstrap_histogram(
     confidence_level: float = 0.95,
     seed: Optional[int] = None,
     method: str = "percentile",
+    dtype: Optional[torch.dtype] = None,
 ) -> Dict[str, BootstrapInterval]:
     """Bootstrap intervals of the scores ``scorer`` gives a summary, for the histogram ``(pred_labels, target_labels, counts)``.
 
-    The engine of :func:`bootstrap_scores` and of the metric classes'
-    ``bootstrap()``; ``scorer`` maps a (batched) summary to named float64
-    scores, and ``expected_mutual_info`` says whether it needs the expected MI.
+    The engine of :func:`bootstrap_scores`, of the metric classes'
+    ``bootstrap()`` and of the command line's ``--bootstrap``; ``scorer``
+    maps a (batched) summary to named float64 scores, and
+    ``expected_mutual_info`` says whether it needs the expected MI. Results
+    are in ``dtype`` (default: torch's default float dtype).
     """
     seed = check_bootstrap_arguments(num_resamples, confidence_level, seed, method)
     values = scorer(contingency_summary(pred_labels, target_labels, counts, expected_mutual_info))
@@ -179,7 +182,7 @@ def bootstrap_histogram(
     if method == "bca":
         weights, summaries = _jackknife_summaries(pred_labels, target_labels, counts, expected_mutual_info)
         jackknife = scorer(summaries)
-    dtype = torch.get_default_dtype()
+    dtype = dtype or torch.get_default_dtype()
     intervals = {}
     for name, value in values.items():
         scores = replicates[name].to(torch.float64)

@@ -914,3 +914,70 @@ def test_a_missing_column_names_the_delimiter_used(tmp_path):
     assert data_files.load_labels(str(path), "truth").labels.tolist() == [2]  # detected: tabs
     with pytest.raises(data_files.InputError, match="fields split at tabs"):
         data_files.load_labels(str(path), "cluster")
+
+
+# ---------------------------------------------------------------- confidence intervals
+
+
+def _interval_files(tmp_path):
+    rng = np.random.default_rng(21)
+    preds = rng.integers(0, 5, 1500)
+    target = np.where(rng.random(1500) < 0.6, preds, rng.integers(0, 5, 1500))
+    return (write_labels(tmp_path, "p.npy", preds), write_labels(tmp_path, "t.npy", target)), preds, target
+
+
+def test_bootstrap_prints_each_metric_with_its_interval(tmp_path, capsys):
+    (p, t), preds, target = _interval_files(tmp_path)
+    argv = ["score", p, t, "--metric", "adjusted_rand_score", "--metric", "rand_score", "--bootstrap", "300",
+            "--seed", "5", "--confidence-level", "0.9"]
+    status, out, err = run_cli(argv, capsys)
+    assert status == 0 and err == ""
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines] == ["adjusted_rand_score", "rand_score"]
+    name, value, level, ci, low, high = lines[0].split()
+    assert float(value) == pytest.approx(sklearn_metrics.adjusted_rand_score(target, preds), rel=1e-13)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        expected = clustering_metrics.bootstrap_scores(torch.from_numpy(preds), torch.from_numpy(target),
+                                                       "adjusted_rand_score", 300, 0.9, seed=5)["adjusted_rand_score"]
+    finally:
+        torch.set_default_dtype(previous)
+    assert (level, ci) == ("90%", "CI")
+    assert float(low.strip("[,")) == float(expected.low) and float(high.strip("]")) == float(expected.high)
+    assert run_cli(argv, capsys)[1] == out  # the same seed, the same interval
+
+
+def test_bootstrap_json_names_the_seed_it_drew(tmp_path, capsys):
+    (p, t), _, _ = _interval_files(tmp_path)
+    status, out, _ = run_cli(["score", p, t, "--metric", "all", "--bootstrap", "50", "--bootstrap-method", "bca",
+                              "--json"], capsys)
+    result = json.loads(out)
+    assert status == 0
+    assert set(result["confidence_intervals"]) == set(clustering_metrics.formulas.METRICS)
+    assert result["bootstrap"]["method"] == "bca" and result["bootstrap"]["resamples"] == 50
+    for name, (low, high) in result["confidence_intervals"].items():
+        assert low <= high, name
+    seed = str(result["bootstrap"]["seed"])
+    again = json.loads(run_cli(["score", p, t, "--metric", "all", "--bootstrap", "50", "--bootstrap-method", "bca",
+                                "--json", "--seed", seed], capsys)[1])
+    assert again["confidence_intervals"] == result["confidence_intervals"]
+
+
+@pytest.mark.parametrize("options, phrase", [
+    (["--bootstrap", "0"], "expected a positive integer, got 0"),
+    (["--bootstrap", "ten"], "expected a positive integer, got ten"),
+    (["--bootstrap", "9", "--confidence-level", "95"], "expected a number in (0, 1), got 95"),
+    (["--bootstrap", "9", "--seed", "-4"], "expected an integer in [0, 2^63), got -4"),
+])
+def test_bootstrap_usage_errors(tmp_path, capsys, options, phrase):
+    (p, t), _, _ = _interval_files(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["score", p, t, *options])
+    assert exit_info.value.code == 2 and phrase in capsys.readouterr().err
+
+
+def test_bootstrap_refuses_cluster_accuracy(tmp_path, capsys):
+    (p, t), _, _ = _interval_files(tmp_path)
+    status, out, err = run_cli(["score", p, t, "--metric", "cluster_accuracy", "--bootstrap", "20"], capsys)
+    assert_one_line_error(status, out, err, "cluster_accuracy has no bootstrap interval")
