@@ -14,6 +14,9 @@ alternation with each metric, as the reference of the family's 1.2x target.
 ``--hardening`` times the inputs that once made counting slow (all-distinct,
 far-apart and colliding labels) against the floor and ``torch.unique``.
 
+``--resampling`` times the bootstrap and the pairwise score matrix
+(benchmarks/resampling.py says against what).
+
 ``--intrinsic`` times the rest of the clustering module against torchmetrics
 and scikit-learn: the Calinski-Harabasz, Davies-Bouldin and Dunn indices on
 float32 embeddings (N=1e6, d=64, K=100), the silhouette (N=3e4, d=32, K=20;
@@ -22,7 +25,7 @@ torchmetrics has none), and the cluster accuracy on a 2000 x 2000 table of
 linear_sum_assignment), with a bar chart.
 
     python benchmarks/bench.py [--quick] [--device cpu|cuda] [--sizes 100000,1000000]
-        [--clusters 10,1000,100000] [--dtypes int64,int32] [--metric NAME | --family | --hardening | --intrinsic]
+        [--clusters 10,1000,100000] [--dtypes int64,int32] [--metric NAME | --family | --hardening | --intrinsic | --resampling]
         [--peers ours,mi,op,torchmetrics,sklearn,numpy,unique,floor] [--spread/--no-spread]
         [--repeats R] [--min-time S] [--out DIR]
 
@@ -961,6 +964,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--intrinsic", action="store_true",
                         help="time the Calinski-Harabasz, Davies-Bouldin and Dunn indices, the silhouette and the "
                              "cluster accuracy against torchmetrics and scikit-learn")
+    parser.add_argument("--resampling", action="store_true",
+                        help="time the bootstrap (N=1e6, K=100, 1000 resamples) and the pairwise score matrix "
+                             "(M=40, N=2e5) against a naive bootstrap and a loop over pairs (benchmarks/resampling.py)")
     parser.add_argument("--peers", type=_name_list(PEERS))
     parser.add_argument("--spread", action=argparse.BooleanOptionalAction, default=True,
                         help=f"add K={SPREAD_CLUSTERS} labels spread over the whole int64 range")
@@ -985,6 +991,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
+    if args.resampling:
+        # Its own script: it times in this process, with no forked children.
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import resampling
+
+        args.out = args.out / "resampling"
+        sys.exit(resampling.run(args))
     if args.hardening:
         # Read by the library at its first hashing, which happens in the forked children.
         os.environ["CLUSTERING_METRICS_HASH_SEED"] = str(HASH_SEED)
