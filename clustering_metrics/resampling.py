@@ -41,10 +41,15 @@ __all__ = ["BOOTSTRAP_METHODS", "BootstrapInterval", "bootstrap_histogram", "boo
 
 BOOTSTRAP_METHODS = ("percentile", "bca")
 
-# Entries of one call's block of resamples (32 MiB of int64): resamples are
-# drawn and scored a block at a time, so memory stays bounded whatever
-# num_resamples is, and the blocks change no bit (resample b is stream b).
+# Resamples are drawn and scored a block at a time (at most this many cells,
+# 32 MiB of int64, and this many summaries), so that memory holds one block
+# and the scores, whatever num_resamples is; the blocks change no bit
+# (resample b is stream b).
 _RESAMPLE_BLOCK_ENTRIES = 1 << 22
+_RESAMPLE_BLOCK_ROWS = 4096
+
+# torch.quantile's limit on its input, which holds one score per resample.
+_MAX_RESAMPLES = 1 << 24
 
 Scorer = Callable[[ContingencySummary], Dict[str, Tensor]]
 T = TypeVar("T")
@@ -53,12 +58,11 @@ T = TypeVar("T")
 class BootstrapInterval(NamedTuple):
     """A metric's value with its bootstrap confidence interval (torch's default float dtype).
 
-    Attributes:
-        value: the metric on the data.
-        low, high: the interval's ends; NaN when the resamples cannot place
-            them (a BCa interval whose resamples all lie on one side of the value).
-        standard_error: the standard deviation of the resamples' scores.
-        replicates: the ``num_resamples`` resamples' scores, in stream order.
+    ``value`` is the metric on the data; ``low`` and ``high`` are the
+    interval's ends, NaN when the resamples cannot place them (a BCa interval
+    whose resamples all lie on one side of the value); ``standard_error`` is
+    the standard deviation of the resamples' scores; ``replicates`` holds the
+    ``num_resamples`` resamples' scores, in stream order.
     """
 
     value: Tensor
@@ -70,8 +74,9 @@ class BootstrapInterval(NamedTuple):
 
 def check_bootstrap_arguments(num_resamples: int, confidence_level: float, seed: Optional[int], method: str) -> int:
     """Check the bootstrap's arguments; returns the seed (drawn from torch's global generator when None)."""
-    if not isinstance(num_resamples, numbers.Integral) or isinstance(num_resamples, bool) or num_resamples < 1:
-        raise ValueError(f"Expected `num_resamples` to be a positive integer but got {num_resamples!r}.")
+    if (not isinstance(num_resamples, numbers.Integral) or isinstance(num_resamples, bool)
+            or not 1 <= num_resamples <= _MAX_RESAMPLES):
+        raise ValueError(f"Expected `num_resamples` to be an integer in [1, 2^24] but got {num_resamples!r}.")
     if (not isinstance(confidence_level, numbers.Real) or isinstance(confidence_level, bool)
             or not 0 < confidence_level < 1):
         raise ValueError(f"Expected `confidence_level` to be a number in (0, 1) but got {confidence_level!r}.")
@@ -99,16 +104,19 @@ def _summaries(summarize: Callable[[T], ContingencySummary], items: Sequence[T],
         return list(pool.map(summarize, items))
 
 
-def _resample_summaries(pred_labels: Tensor, target_labels: Tensor, counts: Tensor, num_resamples: int, seed: int,
-                        expected_mutual_info: bool) -> ContingencySummary:
-    per_block = max(1, _RESAMPLE_BLOCK_ENTRIES // max(counts.numel(), 1))
-    summaries = []
+def _resampled_scores(pred_labels: Tensor, target_labels: Tensor, counts: Tensor, scorer: Scorer,
+                      expected_mutual_info: bool, num_resamples: int, seed: int) -> Dict[str, Tensor]:
+    """{name: the num_resamples resamples' scores}, drawn and scored a block at a time."""
+    per_block = max(1, min(_RESAMPLE_BLOCK_ROWS, _RESAMPLE_BLOCK_ENTRIES // max(counts.numel(), 1)))
+    blocks: Dict[str, List[Tensor]] = {}
     for first in range(0, num_resamples, per_block):
         block = ops.bootstrap_counts(counts, min(per_block, num_resamples - first), seed, first)
-        summaries.extend(_summaries(
+        summaries = _summaries(
             lambda resample: contingency_summary(pred_labels, target_labels, resample, expected_mutual_info),
-            list(block), counts.device))
-    return stack_summaries(summaries)
+            list(block), counts.device)
+        for name, scores in scorer(stack_summaries(summaries)).items():
+            blocks.setdefault(name, []).append(scores)
+    return {name: torch.cat(parts) for name, parts in blocks.items()}
 
 
 def _jackknife_summaries(pred_labels: Tensor, target_labels: Tensor, counts: Tensor,
@@ -147,7 +155,7 @@ def _interval(value: Tensor, replicates: Tensor, confidence_level: float, jackkn
         placed = placed & torch.isfinite(bias) & torch.isfinite(levels).all()
     if not bool(placed):
         warnings.warn(f"bootstrap of {name}: the resamples cannot place the interval (every resample on one side "
-                      "of the value, or a resample without a finite score); its ends are NaN.", stacklevel=3)
+                      "of the value, or a resample without a finite score); its ends are NaN.", stacklevel=4)
         nan = torch.full((), float("nan"), dtype=torch.float64, device=replicates.device)
         return nan, nan
     low, high = torch.quantile(replicates, levels)
@@ -175,9 +183,11 @@ def bootstrap_histogram(
     are in ``dtype`` (default: torch's default float dtype).
     """
     seed = check_bootstrap_arguments(num_resamples, confidence_level, seed, method)
+    if counts.numel() == 0 or not bool(counts.sum() > 0):
+        raise ValueError("bootstrap: there are no samples to resample.")
     values = scorer(contingency_summary(pred_labels, target_labels, counts, expected_mutual_info))
-    replicates = scorer(_resample_summaries(pred_labels, target_labels, counts, num_resamples, seed,
-                                            expected_mutual_info))
+    replicates = _resampled_scores(pred_labels, target_labels, counts, scorer, expected_mutual_info, num_resamples,
+                                   seed)
     jackknife = None
     if method == "bca":
         weights, summaries = _jackknife_summaries(pred_labels, target_labels, counts, expected_mutual_info)

@@ -259,6 +259,7 @@ def test_bca_warns_and_gives_nan_when_every_resample_lies_above_the_value():
 @pytest.mark.parametrize("kwargs, message", [
     ({"num_resamples": 0}, "num_resamples"),
     ({"num_resamples": 2.5}, "num_resamples"),
+    ({"num_resamples": 2**24 + 1}, "num_resamples"),
     ({"confidence_level": 1.0}, "confidence_level"),
     ({"confidence_level": float("nan")}, "confidence_level"),
     ({"seed": -1}, "seed"),
@@ -272,6 +273,21 @@ def test_bootstrap_argument_errors(kwargs, message):
     labels = torch.tensor([0, 1, 1])
     with pytest.raises(ValueError, match=message):
         F.bootstrap_scores(labels, labels, **kwargs)
+
+
+def test_bootstrap_of_no_samples_is_an_error():
+    empty = torch.empty(0, dtype=torch.int64)
+    with pytest.raises(ValueError, match="no samples to resample"):
+        F.bootstrap_scores(empty, empty)
+    with pytest.raises(ValueError, match="no samples to resample"):
+        clustering_metrics.RandScore().bootstrap()
+
+
+def test_bounded_metric_bootstrap_refuses_labels_outside_its_bounds():
+    metric = clustering_metrics.AdjustedRandScore(num_pred_clusters=2, num_target_clusters=2)
+    metric.update(torch.tensor([0, 1, 5]), torch.tensor([0, 1, 1]))
+    with pytest.raises(ValueError, match="outside"):
+        metric.bootstrap(num_resamples=10, seed=0)
 
 
 def test_metric_classes_bootstrap_their_state(float64_default):
