@@ -324,19 +324,22 @@ def pairwise_scores(
         row_ids, distinct = ops.rank_labels(row)
         ids.append(row_ids.to(_smallest_id_dtype(distinct.numel())))
         sizes.append(max(distinct.numel(), 1))  # an empty labeling still gets a 1 x 1 table
-    count = len(rows)
+    count, device = len(rows), rows[0].device
     pairs = [(i, j) for i in range(count) for j in range(i, count)]
 
     def summarize(pair: Tuple[int, int]) -> ContingencySummary:
         i, j = pair
         return contingency_summary(*_pair_cells(ids[i], sizes[i], ids[j], sizes[j]), expected_mutual_info)
 
-    summaries = _summaries(summarize, pairs, rows[0].device)
-    # One summary serves both orientations of a pair: (j, i) is its transpose.
-    upper = stack_summaries(summaries)
-    rows_index = torch.tensor([i for i, _ in pairs], device=rows[0].device)
-    cols_index = torch.tensor([j for _, j in pairs], device=rows[0].device)
-    scores = torch.empty((count, count), dtype=torch.float64, device=rows[0].device)
-    scores[rows_index, cols_index] = formulas.METRICS[metric](upper, average_method, beta).to(torch.float64)
-    scores[cols_index, rows_index] = formulas.METRICS[metric](upper.transposed(), average_method, beta).to(torch.float64)
+    scores = torch.empty((count, count), dtype=torch.float64, device=device)
+    score = formulas.METRICS[metric]
+    # A block of pairs at a time, so that memory holds one block's summaries.
+    for first in range(0, len(pairs), _RESAMPLE_BLOCK_ROWS):
+        block = pairs[first:first + _RESAMPLE_BLOCK_ROWS]
+        upper = stack_summaries(_summaries(summarize, block, device))
+        rows_index = torch.tensor([i for i, _ in block], device=device)
+        cols_index = torch.tensor([j for _, j in block], device=device)
+        scores[rows_index, cols_index] = score(upper, average_method, beta).to(torch.float64)
+        # One summary serves both orientations of a pair: (j, i) is its transpose.
+        scores[cols_index, rows_index] = score(upper.transposed(), average_method, beta).to(torch.float64)
     return scores.to(torch.get_default_dtype())

@@ -364,3 +364,11 @@ def test_pairwise_edges():
 def test_pairwise_errors(labelings, kwargs, error, message):
     with pytest.raises(error, match=message):
         F.pairwise_scores(labelings, **kwargs)
+
+
+def test_pairwise_over_more_pairs_than_one_block(float64_default):
+    # 95 labelings: 4560 pairs, more than the 4096 of a block.
+    labelings = _labelings(95, 30, 16)
+    matrix = F.pairwise_scores(labelings, "homogeneity_score")
+    expected = torch.stack([torch.stack([F.homogeneity_score(a, b) for b in labelings]) for a in labelings])
+    assert torch.equal(matrix, expected)
