@@ -131,6 +131,11 @@ def score(args: argparse.Namespace) -> None:
     if args.bootstrap is not None:
         score_with_intervals(args, preds, target, names, read)
         return
+    given = [option for option, value in (("--confidence-level", args.confidence_level),
+                                          ("--bootstrap-method", args.bootstrap_method), ("--seed", args.seed))
+             if value is not None]
+    if given:
+        raise InputError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --bootstrap B")
     summary_names = [name for name in names if name in formulas.METRICS]
     summary = contingency_summary(preds, target, expected_mutual_info=formulas.needs_expected_mutual_info(names))
     # The formulas' float64 results, not the functionals' default dtype: a
@@ -150,26 +155,26 @@ def score_with_intervals(args: argparse.Namespace, preds: torch.Tensor, target: 
     if "cluster_accuracy" in names:
         raise InputError("--bootstrap: cluster_accuracy has no bootstrap interval (it solves an assignment over the "
                          "whole table); leave it out of --metric")
-    seed = check_bootstrap_arguments(args.bootstrap, args.confidence_level, args.seed, args.bootstrap_method)
+    level = 0.95 if args.confidence_level is None else args.confidence_level
+    method = args.bootstrap_method or "percentile"
+    seed = check_bootstrap_arguments(args.bootstrap, level, args.seed, method)
     pred_labels, target_labels, counts = ops.pair_histogram(preds, target)
     # In float64, as the plain score prints it.
     intervals = bootstrap_histogram(
         pred_labels, target_labels, counts,
         lambda summary: formulas.scores(summary, names, args.average_method, args.beta),
-        formulas.needs_expected_mutual_info(names), args.bootstrap, args.confidence_level, seed, args.bootstrap_method,
-        torch.float64)
+        formulas.needs_expected_mutual_info(names), args.bootstrap, level, seed, method, torch.float64)
     if args.json:
         print(json.dumps({
             **{name: interval.value.item() for name, interval in intervals.items()},
             "confidence_intervals": {name: [interval.low.item(), interval.high.item()]
                                      for name, interval in intervals.items()},
             "standard_errors": {name: interval.standard_error.item() for name, interval in intervals.items()},
-            "bootstrap": {"resamples": args.bootstrap, "confidence_level": args.confidence_level,
-                          "method": args.bootstrap_method, "seed": seed},
+            "bootstrap": {"resamples": args.bootstrap, "confidence_level": level, "method": method, "seed": seed},
             "n_samples": preds.numel(), **read}))
         return
     width = max(map(len, names))
-    level = f"{100 * args.confidence_level:g}%"
+    level = f"{100 * level:g}%"
     for name, interval in intervals.items():
         print(f"{name:<{width}}  {interval.value.item()!r}  {level} CI [{interval.low.item()!r}, "
               f"{interval.high.item()!r}]")
@@ -372,9 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--bootstrap", type=_positive_int, metavar="B",
         help="also print each metric's bootstrap confidence interval, from B resamples of the samples "
         "(every metric but cluster_accuracy; --metric all then means those)")
-    bootstrap_options.add_argument("--confidence-level", type=_probability, default=0.95, metavar="LEVEL",
+    bootstrap_options.add_argument("--confidence-level", type=_probability, metavar="LEVEL",
                                    help="the intervals' confidence level, in (0, 1) (default: 0.95)")
-    bootstrap_options.add_argument("--bootstrap-method", choices=BOOTSTRAP_METHODS, default="percentile",
+    bootstrap_options.add_argument("--bootstrap-method", choices=BOOTSTRAP_METHODS,
                                    help="percentile, or bias-corrected and accelerated (default: percentile)")
     bootstrap_options.add_argument("--seed", type=_seed, default=None,
                                    help="seed of the resamples, in [0, 2^63) (default: a random one, which --json prints)")

@@ -14,8 +14,9 @@ off the resamples' scores:
 * ``"bca"``: Efron's bias-corrected and accelerated interval, whose levels
   are moved by the bias ``z0 = Phi^-1(share of resamples below the score,
   ties counted half)`` and the acceleration ``a`` from the jackknife. A
-  leave-one-out table differs from the table in one cell, so the jackknife
-  takes one summary per non-empty cell, each weighed by the cell's count.
+  leave-one-out table differs from the table in one cell and its row and
+  column totals, so the jackknife takes one summary per distinct (cell
+  count, row total, column total), weighed by how many samples leave it.
 
 The same seed gives the same resamples, bit for bit, at any thread count;
 resample ``b`` is Philox stream ``b`` under the seed.
@@ -59,8 +60,9 @@ class BootstrapInterval(NamedTuple):
     """A metric's value with its bootstrap confidence interval (torch's default float dtype).
 
     ``value`` is the metric on the data; ``low`` and ``high`` are the
-    interval's ends, NaN when the resamples cannot place them (a BCa interval
-    whose resamples all lie on one side of the value); ``standard_error`` is
+    interval's ends, NaN (with a warning) when the resamples cannot place
+    them: a resample whose score is not finite, or a BCa interval whose
+    resamples all lie on one side of the value; ``standard_error`` is
     the standard deviation of the resamples' scores; ``replicates`` holds the
     ``num_resamples`` resamples' scores, in stream order.
     """
@@ -121,15 +123,34 @@ def _resampled_scores(pred_labels: Tensor, target_labels: Tensor, counts: Tensor
 
 def _jackknife_summaries(pred_labels: Tensor, target_labels: Tensor, counts: Tensor,
                          expected_mutual_info: bool) -> Tuple[Tensor, ContingencySummary]:
-    """(weights, summaries): a leave-one-out table per non-empty cell, weighed by how many samples leave it."""
+    """(weights, summaries) of the leave-one-out tables, one per distinct (cell count, row total, column total).
+
+    Every slot of a summary is a sum over cells, rows and columns (or, for the
+    expected MI, a function of the totals), so leaving out a sample changes it
+    only through its cell's count and its row's and column's totals: cells
+    with the same three give the same scores (up to rounding), and one
+    summary serves them all, weighed by how many samples leave them.
+    """
     cells = torch.nonzero(counts).flatten()
-    left_out = counts.clone()
-    summaries = []
-    for cell in cells.tolist():
+    cell_counts = counts[cells]
+    pred_ids, pred_clusters = ops.rank_labels(pred_labels[cells])
+    target_ids, target_clusters = ops.rank_labels(target_labels[cells])
+    row_totals = torch.zeros(pred_clusters.numel(), dtype=torch.int64, device=counts.device)
+    col_totals = torch.zeros(target_clusters.numel(), dtype=torch.int64, device=counts.device)
+    row_totals.index_add_(0, pred_ids, cell_counts)
+    col_totals.index_add_(0, target_ids, cell_counts)
+    triples = torch.stack([cell_counts, row_totals[pred_ids], col_totals[target_ids]], dim=1)
+    distinct, group = torch.unique(triples, dim=0, return_inverse=True)
+    weights = torch.zeros(distinct.shape[0], dtype=torch.int64, device=counts.device).index_add_(0, group, cell_counts)
+    first_cell = torch.full((distinct.shape[0],), counts.numel(), dtype=torch.int64, device=counts.device)
+    first_cell.scatter_reduce_(0, group, cells, reduce="amin")
+
+    def leave_one_out(cell: int) -> ContingencySummary:
+        left_out = counts.clone()
         left_out[cell] -= 1
-        summaries.append(contingency_summary(pred_labels, target_labels, left_out, expected_mutual_info))
-        left_out[cell] += 1
-    return counts[cells], stack_summaries(summaries)
+        return contingency_summary(pred_labels, target_labels, left_out, expected_mutual_info)
+
+    return weights, stack_summaries(_summaries(leave_one_out, first_cell.tolist(), counts.device))
 
 
 def _acceleration(values: Tensor, weights: Tensor) -> Tensor:
@@ -257,6 +278,9 @@ def _labelings(labelings: Union[Tensor, Sequence[Tensor]]) -> List[Tensor]:
         rows = list(labelings.unbind(0))
     elif isinstance(labelings, (list, tuple)):
         rows = list(labelings)
+        for index, row in enumerate(rows):
+            if not isinstance(row, Tensor):
+                raise TypeError(f"Expected `labelings[{index}]` to be a torch.Tensor but got {type(row).__name__}.")
     else:
         raise TypeError(f"Expected `labelings` to be a tensor or a list of tensors but got {type(labelings).__name__}.")
     if not rows:
@@ -295,8 +319,9 @@ def pairwise_scores(
     ``labelings`` is an ``(M, N)`` integer tensor or a list of M 1-d tensors
     of length N; entry ``(i, j)`` is ``metric(labelings[i], labelings[j])``
     (``preds`` the row's labeling, ``target`` the column's), the same value
-    the functional gives. ``metric`` is a functional's name, as in
-    :func:`clustering_metrics.functional.clustering_scores`. Each labeling is
+    the functional gives. ``metric`` names one of the nine contingency
+    metrics' functionals (as :func:`clustering_metrics.functional.clustering_scores`
+    takes them; not the cluster accuracy). Each labeling is
     ranked once; each pair is then counted from the ranks, into a dense
     table when its clusters are few (a sorted count otherwise), and scored
     from one summary per orientation. The result has torch's default float

@@ -977,6 +977,16 @@ def test_bootstrap_usage_errors(tmp_path, capsys, options, phrase):
     assert exit_info.value.code == 2 and phrase in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("options, phrase", [
+    (["--seed", "3"], "--seed needs --bootstrap B"),
+    (["--confidence-level", "0.9", "--bootstrap-method", "bca"], "--confidence-level, --bootstrap-method need"),
+])
+def test_bootstrap_options_without_bootstrap_are_errors(tmp_path, capsys, options, phrase):
+    (p, t), _, _ = _interval_files(tmp_path)
+    status, out, err = run_cli(["score", p, t, *options], capsys)
+    assert_one_line_error(status, out, err, phrase)
+
+
 def test_bootstrap_refuses_cluster_accuracy(tmp_path, capsys):
     (p, t), _, _ = _interval_files(tmp_path)
     status, out, err = run_cli(["score", p, t, "--metric", "cluster_accuracy", "--bootstrap", "20"], capsys)

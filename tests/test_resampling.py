@@ -85,6 +85,8 @@ def _chi_square_p_value(draws, n, p):
     ([999_970, 30], 1),               # the complement of a large share
     ([10**8, 123_456_789, 10**9], 1),  # a cell down the chain, large n
     ([5, 0, 2, 0, 93], 2),            # zero cells in the chain
+    ([10**15, 10**15], 0),            # n where a textbook BTRS bound rounds away its digits
+    ([2**53 - 3 * 10**15, 3 * 10**15], 1),  # the largest total, a small share
 ])
 def test_each_cell_is_binomial(counts, cell):
     draws = ops.bootstrap_counts(torch.tensor(counts), 40_000, seed=11)
@@ -129,6 +131,7 @@ def test_same_bits_for_the_same_seed_at_any_thread_count_and_split():
 @pytest.mark.parametrize("call, error, message", [
     (lambda: ops.bootstrap_counts(torch.tensor([3, -1]), 2, 0), RuntimeError, "non-negative but found -1"),
     (lambda: ops.bootstrap_counts(torch.tensor([2**62, 2**62]), 2, 0), RuntimeError, "at most 2\\^63 - 1"),
+    (lambda: ops.bootstrap_counts(torch.tensor([2**52, 2**52 + 1]), 2, 0), RuntimeError, "more than the 2\\^53"),
     (lambda: ops.bootstrap_counts(torch.tensor([[1, 2]]), 2, 0), RuntimeError, "int64 1-d tensor"),
     (lambda: ops.bootstrap_counts(torch.tensor([1.0]), 2, 0), RuntimeError, "int64 1-d tensor"),
     (lambda: ops.bootstrap_counts(torch.tensor([1]), -1, 0), RuntimeError, "num_resamples to be non-negative but got -1"),
@@ -198,6 +201,34 @@ def test_bca_matches_scipy(float64_default):
     assert abs(float(ours.low) - expected.confidence_interval.low) < 0.02
     assert abs(float(ours.high) - expected.confidence_interval.high) < 0.02
     assert float(ours.standard_error) == pytest.approx(expected.standard_error, rel=0.15)
+
+
+@pytest.mark.parametrize("name, reference", [
+    ("mutual_info_score", skm.mutual_info_score),
+    ("adjusted_rand_score", skm.adjusted_rand_score),
+])
+def test_bca_is_efrons_formula_on_a_per_sample_jackknife(name, reference, float64_default):
+    # Efron's BCa written out in numpy, from our resamples' scores and a jackknife that
+    # leaves out each of the N samples in turn, scored by scikit-learn.
+    from scipy.special import ndtr, ndtri
+
+    preds, target = _correlated_labels(300, 6, 0.5, 17)
+    ours = F.bootstrap_scores(torch.from_numpy(preds), torch.from_numpy(target), name, num_resamples=2000, seed=3,
+                              method="bca", confidence_level=0.9)[name]
+    percentile = F.bootstrap_scores(torch.from_numpy(preds), torch.from_numpy(target), name, num_resamples=2000,
+                                    seed=3, confidence_level=0.9)[name]
+    replicates = ours.replicates.numpy()
+    value = reference(target, preds)
+    bias = ndtri(((replicates < value).sum() + (replicates <= value).sum()) / (2 * len(replicates)))
+    jackknife = np.array([reference(np.delete(target, i), np.delete(preds, i)) for i in range(len(preds))])
+    deviations = jackknife.mean() - jackknife
+    acceleration = (deviations**3).sum() / (6 * ((deviations**2).sum()) ** 1.5)
+    z = ndtri(np.array([0.05, 0.95]))
+    levels = ndtr(bias + (bias + z) / (1 - acceleration * (bias + z)))
+    low, high = np.percentile(replicates, 100 * levels)
+    assert float(ours.low) == pytest.approx(low, abs=1e-9) and float(ours.high) == pytest.approx(high, abs=1e-9)
+    if name == "mutual_info_score":  # resampling inflates the MI: BCa moves the interval well down
+        assert float(percentile.low) - float(ours.low) > 1e-3
 
 
 @pytest.mark.parametrize("method", ["percentile", "bca"])
@@ -357,6 +388,8 @@ def test_pairwise_edges():
     ([torch.tensor([0, 1]), torch.tensor([0, 1, 2])], {}, RuntimeError, "same shape"),
     (torch.tensor([[0.0, 1.0]]), {}, ValueError, "discrete"),
     ("01", {}, TypeError, "tensor or a list"),
+    ([torch.tensor([0, 1]), [0, 1]], {}, TypeError, "`labelings\\[1\\]` to be a torch.Tensor"),
+    (torch.tensor([[0, 1]]), {"metric": "cluster_accuracy"}, ValueError, "unknown metric"),
     (torch.tensor([[0, 1]]), {"metric": "accuracy"}, ValueError, "unknown metric"),
     (torch.tensor([[0, 1]]), {"metric": ["rand_score"]}, ValueError, "one metric"),
     (torch.tensor([[0, 1]]), {"beta": 0}, ValueError, "beta"),

@@ -54,27 +54,44 @@ CM_HOST_DEVICE int64_t binomial_by_inversion(int64_t n, double p, PhiloxStream& 
 // rejection with squeeze (BTRS; W. Hormann, "The generation of binomial
 // random variates", J. Statist. Comput. Simul. 46, 1993): a proposal from a
 // transformed uniform, accepted at once inside the squeeze (most draws), or
-// else by comparing with log(f(k) / f(mode)) from Stirling remainders, which
-// keeps its digits when n is large. About 1.15 proposals a draw.
+// else by comparing with log(f(k) / f(m)), m = floor((n + 1) p), from
+// Stirling remainders. About 1.15 proposals a draw.
+//
+// Both are formed from the offset d = k - m, so that they keep their digits
+// for any n up to kMaxResampleTotal: the proposal as m plus a small offset
+// (the fraction (n + 1) p - m from one fused multiply-add), and
+//
+//   log(f(k) / f(m)) = -(m + 1/2) log1p(d / (m + 1)) + (n - m + 1/2) log1p(d / (n - k + 1))
+//                      + d log1p(((n + 1) p - k - q) / ((k + 1) q))
+//                      + r(m) + r(n - m) - r(k) - r(n - k),
+//
+// r the Stirling remainder: each logarithm of a ratio near 1 is a log1p of
+// its offset, where the textbook form (n + 1) log((n - m + 1) / (n - k + 1))
+// loses n 2^-53 to rounding, tens at n = 10^17.
 CM_HOST_DEVICE int64_t binomial_by_rejection(int64_t n, double p, PhiloxStream& rng) {
   const double q = 1 - p, nd = static_cast<double>(n);
   const double spq = sqrt(nd * p * q);
-  const double b = 1.15 + 2.53 * spq, a = -0.0873 + 0.0248 * b + 0.01 * p, c = nd * p + 0.5;
-  const double alpha = (2.83 + 5.1 / b) * spq, v_r = 0.92 - 4.2 / b, odds = p / q;
-  const double mode = floor((nd + 1) * p);
-  const double log_mode_term = (mode + 0.5) * log((mode + 1) / (odds * (nd - mode + 1))) +
-                               stirling_remainder(mode) + stirling_remainder(nd - mode);
+  const double b = 1.15 + 2.53 * spq, a = -0.0873 + 0.0248 * b + 0.01 * p;
+  const double alpha = (2.83 + 5.1 / b) * spq, v_r = 0.92 - 4.2 / b;
+  const int64_t mode = static_cast<int64_t>(floor((nd + 1) * p));
+  const double fraction = fma(nd + 1, p, -static_cast<double>(mode));  // (n + 1) p - m, nearly exact
+  const double md = static_cast<double>(mode);
+  const double mode_remainders = stirling_remainder(md) + stirling_remainder(static_cast<double>(n - mode));
   for (;;) {
     const double u = rng.uniform() - 0.5, v = rng.uniform();
     const double us = 0.5 - fabs(u);
-    const double k = floor((2 * a / us + b) * u + c);
-    if (k < 0 || k > nd) continue;
-    if (us >= 0.07 && v <= v_r) return static_cast<int64_t>(k);
+    // k = floor((2 a / us + b) u + n p + 1/2), with n p + 1/2 = m + fraction - p + 1/2.
+    const double offset = floor((2 * a / us + b) * u + (fraction - p + 0.5));
+    if (offset < -md || offset > static_cast<double>(n - mode)) continue;
+    const int64_t k = mode + static_cast<int64_t>(offset);
+    if (us >= 0.07 && v <= v_r) return k;
     const double log_v = log(v * alpha / (a / (us * us) + b));
-    const double bound = log_mode_term + (nd + 1) * log((nd - mode + 1) / (nd - k + 1)) +
-                         (k + 0.5) * log(odds * (nd - k + 1) / (k + 1)) - stirling_remainder(k) -
-                         stirling_remainder(nd - k);
-    if (log_v <= bound) return static_cast<int64_t>(k);
+    const double d = offset, k1 = static_cast<double>(k + 1), nk1 = static_cast<double>(n - k + 1);
+    const double bound = -(md + 0.5) * log1p(d / (md + 1)) +
+                         (static_cast<double>(n - mode) + 0.5) * log1p(d / nk1) +
+                         d * log1p((fraction - q - d) / (k1 * q)) + mode_remainders -
+                         stirling_remainder(static_cast<double>(k)) - stirling_remainder(static_cast<double>(n - k));
+    if (log_v <= bound) return k;
   }
 }
 
@@ -89,6 +106,10 @@ CM_HOST_DEVICE int64_t binomial(int64_t n, int64_t part, int64_t whole, PhiloxSt
   const int64_t k = static_cast<double>(n) * p < 10 ? binomial_by_inversion(n, p, rng) : binomial_by_rejection(n, p, rng);
   return complement ? n - k : k;
 }
+
+// The largest total a resample draws exactly: the samplers form counts as
+// doubles, which hold every integer up to 2^53.
+constexpr int64_t kMaxResampleTotal = int64_t{1} << 53;
 
 // The counts' total, and what their check needs (host/checks.h's
 // check_weight_summary): the lowest count and whether the sum overflowed.

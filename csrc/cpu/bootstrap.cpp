@@ -21,6 +21,7 @@ Tensor bootstrap_counts(const Tensor& counts_in, int64_t num_resamples, int64_t 
   const int64_t* cell_counts = static_cast<const int64_t*>(counts.const_data_ptr());
   const CountsTotal total = total_of_counts(cell_counts, num_cells);
   check_weight_summary(total.lowest, total.overflowed);
+  check_resample_total(total.total);
   int64_t* resamples = static_cast<int64_t*>(out.mutable_data_ptr());
   parallel_for(0, num_resamples, grain_for(num_resamples, num_resamples * num_cells * kDrawWork),
                [&](int64_t begin, int64_t end) {

@@ -3,7 +3,8 @@
 // (common/resampling.h), so each resample has the same bits whatever the
 // grid. The counts' total and check are formed by every thread from the
 // counts (a few cache lines per cell, against tens of operations per draw),
-// and thread 0 reports them to the host, which raises on bad counts.
+// and thread 0 reports them to the host, which raises on bad counts or a
+// total beyond what a resample draws exactly (common/resampling.h).
 #include "../common/resampling.h"
 #include "cuda_utils.cuh"
 #include "pipeline.cuh"
@@ -11,7 +12,7 @@
 namespace clustering_metrics::cuda {
 namespace {
 
-enum CheckSlot : int { kLowestCount, kCountsOverflow, kNumCheckSlots };
+enum CheckSlot : int { kLowestCount, kCountsOverflow, kCountsTotal, kNumCheckSlots };
 
 CM_KERNEL void CM_LAUNCH_BOUNDS(kThreads)
     bootstrap_counts_kernel_impl(const int64_t* __restrict__ counts, int64_t num_cells, int64_t num_resamples,
@@ -21,8 +22,9 @@ CM_KERNEL void CM_LAUNCH_BOUNDS(kThreads)
   if (first == 0) {
     check[kLowestCount] = total.lowest;
     check[kCountsOverflow] = total.overflowed ? 1 : 0;
+    check[kCountsTotal] = total.total;
   }
-  if (total.lowest < 0 || total.overflowed) return;
+  if (total.lowest < 0 || total.overflowed || total.total > kMaxResampleTotal) return;
   const int64_t stride = static_cast<int64_t>(simt::grid_size()) * simt::block_size();
   for (int64_t b = first; b < num_resamples; b += stride) {
     resample_cells(counts, num_cells, total.total, seed, first_resample + static_cast<uint64_t>(b),
@@ -42,9 +44,10 @@ Tensor bootstrap_counts(const Tensor& counts_in, int64_t num_resamples, int64_t 
                static_cast<uint64_t>(seed), static_cast<uint64_t>(first_resample), data_of<int64_t>(out),
                data_of<int64_t>(check));
   check_launch();
-  int64_t host[kNumCheckSlots] = {0, 0};
+  int64_t host[kNumCheckSlots] = {0, 0, 0};
   copy_to_host(host, cdata_of<int64_t>(check), sizeof(host));
   check_weight_summary(host[kLowestCount], host[kCountsOverflow] != 0);
+  check_resample_total(host[kCountsTotal]);
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "../common/bounded_table.h"
+#include "../common/resampling.h"
 
 namespace clustering_metrics {
 
@@ -154,6 +155,12 @@ inline void check_bootstrap_arguments(const Tensor& counts, int64_t num_resample
            "Expected first_resample in [0, 2^63 - 1 - num_resamples] but got ", first_resample, ".");
   CM_CHECK(counts.numel() == 0 || num_resamples <= INT64_MAX / counts.numel(), "bootstrap_counts: ",
            num_resamples, " resamples of ", counts.numel(), " cells are more entries than a tensor holds.");
+}
+
+// The total a bootstrap resamples: at most the 2^53 samples its draws count exactly.
+inline void check_resample_total(int64_t total) {
+  CM_CHECK(total <= kMaxResampleTotal, "bootstrap_counts: the counts sum to ", total,
+           ", more than the 2^53 samples a resample draws exactly.");
 }
 
 // Per-sample weights must be non-negative and sum to an int64 total; each
