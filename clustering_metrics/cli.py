@@ -17,7 +17,12 @@ from clustering_metrics.formulas.information import AVERAGE_METHODS
 from clustering_metrics.functional import check_beta, check_cluster_labels
 from clustering_metrics.data_files import EMBEDDING_FORMATS, FORMATS, InputError, load_embeddings, load_labels
 from clustering_metrics.formulas.assignment import cluster_accuracy_of_cells
-from clustering_metrics.resampling import BOOTSTRAP_METHODS, bootstrap_histogram, check_bootstrap_arguments
+from clustering_metrics.resampling import (
+    BOOTSTRAP_METHODS,
+    bootstrap_cluster_accuracy,
+    bootstrap_histogram,
+    check_bootstrap_arguments,
+)
 from clustering_metrics.summary import contingency_summary
 
 PROG = "clustering-metrics"
@@ -150,20 +155,20 @@ def score(args: argparse.Namespace) -> None:
 def score_with_intervals(args: argparse.Namespace, preds: torch.Tensor, target: torch.Tensor, names: List[str],
                          read: dict) -> None:
     """The score command with --bootstrap: each metric with its confidence interval."""
-    if "all" in (args.metric or []):  # every metric that has an interval
-        names = [name for name in names if name in formulas.METRICS]
-    if "cluster_accuracy" in names:
-        raise InputError("--bootstrap: cluster_accuracy has no bootstrap interval (it solves an assignment over the "
-                         "whole table); leave it out of --metric")
     level = 0.95 if args.confidence_level is None else args.confidence_level
     method = args.bootstrap_method or "percentile"
     seed = check_bootstrap_arguments(args.bootstrap, level, args.seed, method)
     pred_labels, target_labels, counts = ops.pair_histogram(preds, target)
     # In float64, as the plain score prints it.
-    intervals = bootstrap_histogram(
+    summary_names = [name for name in names if name in formulas.METRICS]
+    intervals = {} if not summary_names else bootstrap_histogram(
         pred_labels, target_labels, counts,
-        lambda summary: formulas.scores(summary, names, args.average_method, args.beta),
+        lambda summary: formulas.scores(summary, summary_names, args.average_method, args.beta),
         formulas.needs_expected_mutual_info(names), args.bootstrap, level, seed, method, torch.float64)
+    if "cluster_accuracy" in names:  # the same resamples (the same seed), each with its own assignment
+        intervals["cluster_accuracy"] = bootstrap_cluster_accuracy(pred_labels, target_labels, counts, args.bootstrap,
+                                                                   level, seed, method, torch.float64)
+    intervals = {name: intervals[name] for name in names}
     if args.json:
         print(json.dumps({
             **{name: interval.value.item() for name, interval in intervals.items()},
@@ -356,8 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     bootstrap_options = score_parser.add_argument_group("confidence intervals")
     bootstrap_options.add_argument(
         "--bootstrap", type=_positive_int, metavar="B",
-        help="also print each metric's bootstrap confidence interval, from B resamples of the samples "
-        "(every metric but cluster_accuracy; --metric all then means those)")
+        help="also print each metric's bootstrap confidence interval, from B resamples of the samples")
     bootstrap_options.add_argument("--confidence-level", type=_probability, metavar="LEVEL",
                                    help="the intervals' confidence level, in (0, 1) (default: 0.95)")
     bootstrap_options.add_argument("--bootstrap-method", choices=BOOTSTRAP_METHODS,

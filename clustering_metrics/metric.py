@@ -23,7 +23,7 @@ from clustering_metrics.functional import (
     check_num_classes,
 )
 from clustering_metrics.metric_state import as_int64, check_label_bounds, state_for
-from clustering_metrics.resampling import BootstrapInterval, Scorer, bootstrap_histogram
+from clustering_metrics.resampling import BootstrapInterval, Scorer, bootstrap_cluster_accuracy, bootstrap_histogram
 from clustering_metrics.summary import ContingencySummary
 
 __all__ = [
@@ -129,13 +129,16 @@ class ContingencyMetric(Metric):
         return self._bootstrap(lambda summary: {"value": self._score(summary)}, num_resamples, confidence_level,
                                seed, method)["value"]
 
-    def _bootstrap(self, scorer: Scorer, num_resamples: int, confidence_level: float, seed: Optional[int],
-                   method: str) -> Dict[str, BootstrapInterval]:
+    def _cells(self) -> "tuple[Tensor, Tensor, Tensor]":
+        # The histogram of everything seen, synced across ranks as compute() is.
         with self.sync_context():
             self._state.check_own(self)
-            cells = ops.pair_histogram(*self._state.weighted_pairs(self))
-        return bootstrap_histogram(*cells, scorer, self.needs_expected_mutual_info, num_resamples, confidence_level,
-                                   seed, method)
+            return ops.pair_histogram(*self._state.weighted_pairs(self))
+
+    def _bootstrap(self, scorer: Scorer, num_resamples: int, confidence_level: float, seed: Optional[int],
+                   method: str) -> Dict[str, BootstrapInterval]:
+        return bootstrap_histogram(*self._cells(), scorer, self.needs_expected_mutual_info, num_resamples,
+                                   confidence_level, seed, method)
 
     def merge_state(self, incoming_state: Union[Dict[str, Any], Metric]) -> None:
         """Add another metric's state (any metric of this package with the same label bounds), or a state dict."""
@@ -365,10 +368,15 @@ class ClusterAccuracy(ContingencyMetric):
         cells = ops.pair_histogram(*self._state.weighted_pairs(self))
         return cluster_accuracy_of_cells(*cells).to(torch.get_default_dtype())
 
-    def bootstrap(self, *args: Any, **kwargs: Any) -> BootstrapInterval:
-        """Not available: the accuracy is an assignment over the whole table, not a formula of its summary."""
-        raise NotImplementedError("ClusterAccuracy.bootstrap is not implemented: the accuracy solves an assignment "
-                                  "over the table, which the bootstrap's summaries do not carry.")
+    def bootstrap(
+        self,
+        num_resamples: int = 1000,
+        confidence_level: float = 0.95,
+        seed: Optional[int] = None,
+        method: str = "percentile",
+    ) -> BootstrapInterval:
+        """The accuracy of everything seen with a bootstrap interval; each resample solves its own assignment."""
+        return bootstrap_cluster_accuracy(*self._cells(), num_resamples, confidence_level, seed, method)
 
 
 class EmbeddingMetric(Metric):

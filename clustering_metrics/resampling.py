@@ -36,9 +36,18 @@ import torch
 from torch import Tensor
 
 from clustering_metrics import formulas, ops
+from clustering_metrics.formulas.assignment import cluster_accuracy_of_cells
 from clustering_metrics.summary import ContingencySummary, contingency_summary, stack_summaries
 
-__all__ = ["BOOTSTRAP_METHODS", "BootstrapInterval", "bootstrap_histogram", "bootstrap_scores", "pairwise_scores"]
+__all__ = [
+    "BOOTSTRAP_METHODS",
+    "BootstrapInterval",
+    "bootstrap_cluster_accuracy",
+    "bootstrap_histogram",
+    "bootstrap_scores",
+    "bootstrap_tables",
+    "pairwise_scores",
+]
 
 BOOTSTRAP_METHODS = ("percentile", "bca")
 
@@ -52,8 +61,11 @@ _RESAMPLE_BLOCK_ROWS = 4096
 # torch.quantile's limit on its input, which holds one score per resample.
 _MAX_RESAMPLES = 1 << 24
 
+# A summary (batched) to named scores; count vectors of a histogram's cells to named scores, one each.
 Scorer = Callable[[ContingencySummary], Dict[str, Tensor]]
+TableScorer = Callable[[List[Tensor]], Dict[str, Tensor]]
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 class BootstrapInterval(NamedTuple):
@@ -91,45 +103,61 @@ def check_bootstrap_arguments(num_resamples: int, confidence_level: float, seed:
     return int(seed)
 
 
-def _summaries(summarize: Callable[[T], ContingencySummary], items: Sequence[T],
-               device: torch.device) -> List[ContingencySummary]:
-    """[summarize(item) for item in items], spread over threads on the CPU.
+def _parallel_map(function: Callable[[T], U], items: Sequence[T], device: torch.device) -> List[U]:
+    """[function(item) for item in items], spread over threads on the CPU.
 
-    The ops release the GIL, so summaries too small to split across torch's
-    threads run side by side in a pool of as many Python threads. Each is
-    computed alone, so the pool changes no bit.
+    The ops release the GIL, so tables too small to split across torch's
+    threads are scored side by side in a pool of as many Python threads.
+    Each is computed alone, so the pool changes no bit.
     """
     workers = torch.get_num_threads() if device.type == "cpu" else 1
     if workers < 2 or len(items) < 2:
-        return [summarize(item) for item in items]
+        return [function(item) for item in items]
     with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(summarize, items))
+        return list(pool.map(function, items))
 
 
-def _resampled_scores(pred_labels: Tensor, target_labels: Tensor, counts: Tensor, scorer: Scorer,
-                      expected_mutual_info: bool, num_resamples: int, seed: int) -> Dict[str, Tensor]:
-    """{name: the num_resamples resamples' scores}, drawn and scored a block at a time."""
-    per_block = max(1, min(_RESAMPLE_BLOCK_ROWS, _RESAMPLE_BLOCK_ENTRIES // max(counts.numel(), 1)))
-    blocks: Dict[str, List[Tensor]] = {}
-    for first in range(0, num_resamples, per_block):
-        block = ops.bootstrap_counts(counts, min(per_block, num_resamples - first), seed, first)
-        summaries = _summaries(
-            lambda resample: contingency_summary(pred_labels, target_labels, resample, expected_mutual_info),
-            list(block), counts.device)
-        for name, scores in scorer(stack_summaries(summaries)).items():
-            blocks.setdefault(name, []).append(scores)
-    return {name: torch.cat(parts) for name, parts in blocks.items()}
+def _summary_scorer(pred_labels: Tensor, target_labels: Tensor, scorer: Scorer,
+                    expected_mutual_info: bool) -> TableScorer:
+    """Scores count vectors of the histogram's cells through their summaries, stacked into one batch."""
+
+    def score(tables: List[Tensor]) -> Dict[str, Tensor]:
+        summaries = _parallel_map(
+            lambda table: contingency_summary(pred_labels, target_labels, table, expected_mutual_info), tables,
+            pred_labels.device)
+        return scorer(stack_summaries(summaries))
+
+    return score
 
 
-def _jackknife_summaries(pred_labels: Tensor, target_labels: Tensor, counts: Tensor,
-                         expected_mutual_info: bool) -> Tuple[Tensor, ContingencySummary]:
-    """(weights, summaries) of the leave-one-out tables, one per distinct (cell count, row total, column total).
+def _scores_in_blocks(score_tables: TableScorer, tables_at: Callable[[int, int], Tensor], count: int,
+                      width: int) -> Dict[str, Tensor]:
+    """{name: scores of tables 0..count-1}, formed (tables_at(first, rows)) and scored a block at a time."""
+    per_block = max(1, min(_RESAMPLE_BLOCK_ROWS, _RESAMPLE_BLOCK_ENTRIES // max(width, 1)))
+    parts: Dict[str, List[Tensor]] = {}
+    for first in range(0, count, per_block):
+        for name, scores in score_tables(list(tables_at(first, min(per_block, count - first)))).items():
+            parts.setdefault(name, []).append(scores.to(torch.float64))
+    return {name: torch.cat(scores) for name, scores in parts.items()}
+
+
+def _leave_one_out_tables(counts: Tensor, cells: Tensor) -> Callable[[int, int], Tensor]:
+    def tables_at(first: int, rows: int) -> Tensor:
+        tables = counts.repeat(rows, 1)
+        tables[torch.arange(rows, device=counts.device), cells[first:first + rows]] -= 1
+        return tables
+
+    return tables_at
+
+
+def _distinct_cell_margins(pred_labels: Tensor, target_labels: Tensor, counts: Tensor) -> Tuple[Tensor, Tensor]:
+    """(cells, weights): a cell for each distinct (cell count, row total, column total), and its samples.
 
     Every slot of a summary is a sum over cells, rows and columns (or, for the
     expected MI, a function of the totals), so leaving out a sample changes it
     only through its cell's count and its row's and column's totals: cells
     with the same three give the same scores (up to rounding), and one
-    summary serves them all, weighed by how many samples leave them.
+    leave-one-out table serves them all, weighed by how many samples leave them.
     """
     cells = torch.nonzero(counts).flatten()
     cell_counts = counts[cells]
@@ -144,13 +172,12 @@ def _jackknife_summaries(pred_labels: Tensor, target_labels: Tensor, counts: Ten
     weights = torch.zeros(distinct.shape[0], dtype=torch.int64, device=counts.device).index_add_(0, group, cell_counts)
     first_cell = torch.full((distinct.shape[0],), counts.numel(), dtype=torch.int64, device=counts.device)
     first_cell.scatter_reduce_(0, group, cells, reduce="amin")
+    return first_cell, weights
 
-    def leave_one_out(cell: int) -> ContingencySummary:
-        left_out = counts.clone()
-        left_out[cell] -= 1
-        return contingency_summary(pred_labels, target_labels, left_out, expected_mutual_info)
 
-    return weights, stack_summaries(_summaries(leave_one_out, first_cell.tolist(), counts.device))
+def _every_cell(counts: Tensor) -> Tuple[Tensor, Tensor]:
+    cells = torch.nonzero(counts).flatten()
+    return cells, counts[cells]
 
 
 def _acceleration(values: Tensor, weights: Tensor) -> Tensor:
@@ -183,6 +210,47 @@ def _interval(value: Tensor, replicates: Tensor, confidence_level: float, jackkn
     return low, high
 
 
+def bootstrap_tables(
+    counts: Tensor,
+    score_tables: TableScorer,
+    jackknife_cells: Callable[[], Tuple[Tensor, Tensor]],
+    num_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    seed: Optional[int] = None,
+    method: str = "percentile",
+    dtype: Optional[torch.dtype] = None,
+) -> Dict[str, BootstrapInterval]:
+    """The bootstrap of any scores of a histogram: intervals of ``score_tables`` over resamples of ``counts``.
+
+    ``score_tables`` maps a list of count vectors (of the histogram's cells)
+    to named float tensors of one score per vector; ``jackknife_cells``
+    gives the leave-one-out tables BCa needs, as (cells, weights): a table
+    for each cell, weighed by the samples it stands for. Results are in
+    ``dtype`` (default: torch's default float dtype).
+    """
+    seed = check_bootstrap_arguments(num_resamples, confidence_level, seed, method)
+    if counts.numel() == 0 or not bool(counts.sum() > 0):
+        raise ValueError("bootstrap: there are no samples to resample.")
+    width = counts.numel()
+    values = {name: scores[0].to(torch.float64) for name, scores in score_tables([counts]).items()}
+    replicates = _scores_in_blocks(score_tables, lambda first, rows: ops.bootstrap_counts(counts, rows, seed, first),
+                                   num_resamples, width)
+    jackknife = None
+    if method == "bca":
+        cells, weights = jackknife_cells()
+        jackknife = _scores_in_blocks(score_tables, _leave_one_out_tables(counts, cells), cells.numel(), width)
+    dtype = dtype or torch.get_default_dtype()
+    intervals = {}
+    for name, value in values.items():
+        scores = replicates[name]
+        low, high = _interval(value, scores, confidence_level,
+                              None if jackknife is None else (jackknife[name], weights), name)
+        standard_error = scores.std() if scores.numel() > 1 else torch.zeros_like(low)
+        intervals[name] = BootstrapInterval(value.to(dtype), low.to(dtype), high.to(dtype), standard_error.to(dtype),
+                                            scores.to(dtype))
+    return intervals
+
+
 def bootstrap_histogram(
     pred_labels: Tensor,
     target_labels: Tensor,
@@ -197,32 +265,42 @@ def bootstrap_histogram(
 ) -> Dict[str, BootstrapInterval]:
     """Bootstrap intervals of the scores ``scorer`` gives a summary, for the histogram ``(pred_labels, target_labels, counts)``.
 
-    The engine of :func:`bootstrap_scores`, of the metric classes'
-    ``bootstrap()`` and of the command line's ``--bootstrap``; ``scorer``
-    maps a (batched) summary to named float64 scores, and
-    ``expected_mutual_info`` says whether it needs the expected MI. Results
-    are in ``dtype`` (default: torch's default float dtype).
+    The engine of :func:`bootstrap_scores`, of the contingency metric classes'
+    ``bootstrap()`` and of the command line's ``--bootstrap``: each resample
+    is summarised as the functionals summarise a table; ``scorer`` maps a
+    (batched) summary to named float64 scores, and ``expected_mutual_info``
+    says whether it needs the expected MI. The arguments after it are
+    :func:`bootstrap_tables`'.
     """
-    seed = check_bootstrap_arguments(num_resamples, confidence_level, seed, method)
-    if counts.numel() == 0 or not bool(counts.sum() > 0):
-        raise ValueError("bootstrap: there are no samples to resample.")
-    values = scorer(contingency_summary(pred_labels, target_labels, counts, expected_mutual_info))
-    replicates = _resampled_scores(pred_labels, target_labels, counts, scorer, expected_mutual_info, num_resamples,
-                                   seed)
-    jackknife = None
-    if method == "bca":
-        weights, summaries = _jackknife_summaries(pred_labels, target_labels, counts, expected_mutual_info)
-        jackknife = scorer(summaries)
-    dtype = dtype or torch.get_default_dtype()
-    intervals = {}
-    for name, value in values.items():
-        scores = replicates[name].to(torch.float64)
-        low, high = _interval(value.to(torch.float64), scores, confidence_level,
-                              None if jackknife is None else (jackknife[name].to(torch.float64), weights), name)
-        standard_error = scores.std() if scores.numel() > 1 else torch.zeros_like(low)
-        intervals[name] = BootstrapInterval(value.to(dtype), low.to(dtype), high.to(dtype), standard_error.to(dtype),
-                                            scores.to(dtype))
-    return intervals
+    return bootstrap_tables(
+        counts, _summary_scorer(pred_labels, target_labels, scorer, expected_mutual_info),
+        lambda: _distinct_cell_margins(pred_labels, target_labels, counts),
+        num_resamples, confidence_level, seed, method, dtype)
+
+
+def bootstrap_cluster_accuracy(
+    pred_labels: Tensor,
+    target_labels: Tensor,
+    counts: Tensor,
+    num_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    seed: Optional[int] = None,
+    method: str = "percentile",
+    dtype: Optional[torch.dtype] = None,
+) -> BootstrapInterval:
+    """The cluster accuracy of the histogram with its bootstrap interval (resample b as in :func:`bootstrap_scores`).
+
+    Each resample solves its own assignment over the resampled table; the
+    accuracy depends on the whole table, so BCa's jackknife takes one
+    assignment per non-empty cell.
+    """
+    def score(tables: List[Tensor]) -> Dict[str, Tensor]:
+        accuracies = _parallel_map(lambda table: cluster_accuracy_of_cells(pred_labels, target_labels, table), tables,
+                                   counts.device)
+        return {"cluster_accuracy": torch.stack(accuracies)}
+
+    return bootstrap_tables(counts, score, lambda: _every_cell(counts), num_resamples, confidence_level, seed,
+                            method, dtype)["cluster_accuracy"]
 
 
 def bootstrap_scores(
@@ -361,7 +439,7 @@ def pairwise_scores(
     # A block of pairs at a time, so that memory holds one block's summaries.
     for first in range(0, len(pairs), _RESAMPLE_BLOCK_ROWS):
         block = pairs[first:first + _RESAMPLE_BLOCK_ROWS]
-        upper = stack_summaries(_summaries(summarize, block, device))
+        upper = stack_summaries(_parallel_map(summarize, block, device))
         rows_index = torch.tensor([i for i, _ in block], device=device)
         cols_index = torch.tensor([j for _, j in block], device=device)
         scores[rows_index, cols_index] = score(upper, average_method, beta).to(torch.float64)

@@ -954,7 +954,7 @@ def test_bootstrap_json_names_the_seed_it_drew(tmp_path, capsys):
                               "--json"], capsys)
     result = json.loads(out)
     assert status == 0
-    assert set(result["confidence_intervals"]) == set(clustering_metrics.formulas.METRICS)
+    assert set(result["confidence_intervals"]) == set(cli.METRIC_NAMES)  # the nine and cluster_accuracy
     assert result["bootstrap"]["method"] == "bca" and result["bootstrap"]["resamples"] == 50
     for name, (low, high) in result["confidence_intervals"].items():
         assert low <= high, name
@@ -987,7 +987,15 @@ def test_bootstrap_options_without_bootstrap_are_errors(tmp_path, capsys, option
     assert_one_line_error(status, out, err, phrase)
 
 
-def test_bootstrap_refuses_cluster_accuracy(tmp_path, capsys):
-    (p, t), _, _ = _interval_files(tmp_path)
-    status, out, err = run_cli(["score", p, t, "--metric", "cluster_accuracy", "--bootstrap", "20"], capsys)
-    assert_one_line_error(status, out, err, "cluster_accuracy has no bootstrap interval")
+def test_bootstrap_gives_cluster_accuracy_an_interval_from_the_same_resamples(tmp_path, capsys):
+    (p, t), preds, target = _interval_files(tmp_path)
+    status, out, err = run_cli(["score", p, t, "--metric", "all", "--bootstrap", "40", "--seed", "2", "--json"],
+                               capsys)
+    result = json.loads(out)
+    assert status == 0 and list(result["confidence_intervals"])[-1] == "cluster_accuracy"
+    low, high = result["confidence_intervals"]["cluster_accuracy"]
+    table = sklearn_metrics.cluster.contingency_matrix(target, preds)
+    assert low <= table.max(axis=0).sum() / len(preds) + 0.05 and low <= high
+    alone = json.loads(run_cli(["score", p, t, "--metric", "cluster_accuracy", "--bootstrap", "40", "--seed", "2",
+                                "--json"], capsys)[1])
+    assert alone["confidence_intervals"]["cluster_accuracy"] == [low, high]

@@ -19,7 +19,7 @@ from sklearn import metrics as skm
 import clustering_metrics
 from clustering_metrics import formulas, ops
 from clustering_metrics import functional as F
-from clustering_metrics.resampling import BootstrapInterval, bootstrap_histogram
+from clustering_metrics.resampling import BootstrapInterval, bootstrap_tables
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -278,12 +278,16 @@ def test_a_constant_statistic_has_a_point_interval(method):
 
 
 def test_bca_warns_and_gives_nan_when_every_resample_lies_above_the_value():
-    def scorer(summary):  # the data scores N - 1, every resample N
-        return {"n": summary.n_samples.to(torch.float64) - int(summary.integers.dim() == 1)}
+    calls = []
 
-    cells = ops.pair_histogram(torch.tensor([0, 1, 1]), torch.tensor([1, 1, 0]))
+    def score(tables):  # the data (the first call) scores 0, every resample and leave-one-out table 1
+        calls.append(len(tables))
+        return {"n": torch.full((len(tables),), 0.0 if len(calls) == 1 else 1.0, dtype=torch.float64)}
+
+    counts = torch.tensor([2, 1, 3])
     with pytest.warns(UserWarning, match="cannot place the interval"):
-        result = bootstrap_histogram(*cells, scorer, False, num_resamples=20, seed=1, method="bca")
+        result = bootstrap_tables(counts, score, lambda: (torch.arange(3), counts), num_resamples=20, seed=1,
+                                  method="bca")
     assert torch.isnan(result["n"].low) and torch.isnan(result["n"].high)
 
 
@@ -336,6 +340,30 @@ def test_metric_classes_bootstrap_their_state(float64_default):
         every = collection.bootstrap(num_resamples=60, seed=3)
         for name in formulas.METRICS:
             assert torch.equal(every[name].replicates, expected[name].replicates), name
+
+
+def _accuracy_by_scipy(preds, target):
+    from scipy.optimize import linear_sum_assignment
+
+    table = skm.cluster.contingency_matrix(target, preds)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    return table[rows, cols].sum() / len(preds)
+
+
+@pytest.mark.parametrize("method", ["percentile", "bca"])
+def test_cluster_accuracy_bootstrap_solves_each_resample(method, float64_default):
+    preds, target = _correlated_labels(400, 5, 0.6, 18)
+    metric = clustering_metrics.ClusterAccuracy()
+    metric.update(torch.from_numpy(preds), torch.from_numpy(target))
+    result = metric.bootstrap(num_resamples=50, seed=4, method=method)
+    pred_labels, target_labels, counts = ops.pair_histogram(torch.from_numpy(preds), torch.from_numpy(target))
+    resamples = ops.bootstrap_counts(counts, 50, 4)
+    for b in (0, 31, 49):
+        p = pred_labels.repeat_interleave(resamples[b]).numpy()
+        t = target_labels.repeat_interleave(resamples[b]).numpy()
+        assert float(result.replicates[b]) == pytest.approx(_accuracy_by_scipy(p, t), abs=1e-15)
+    assert float(result.value) == pytest.approx(_accuracy_by_scipy(preds, target), abs=1e-15)
+    assert float(result.low) <= float(result.value) <= float(result.high)
 
 
 # ---------------------------------------------------------------- pairwise_scores
