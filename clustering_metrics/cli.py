@@ -309,6 +309,7 @@ _positive_float = _number(float, lambda value: value > 0, "a positive number")
 _positive_int = _number(int, lambda value: value > 0, "a positive integer")
 _probability = _number(float, lambda value: 0 < value < 1, "a number in (0, 1)")
 _seed = _number(int, lambda value: 0 <= value < 2**63, "an integer in [0, 2^63)")
+_resamples = _number(int, lambda value: 1 <= value <= 2**24, "an integer in [1, 2^24]")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -360,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     score_parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to compute (default: cpu)")
     bootstrap_options = score_parser.add_argument_group("confidence intervals")
     bootstrap_options.add_argument(
-        "--bootstrap", type=_positive_int, metavar="B",
+        "--bootstrap", type=_resamples, metavar="B",
         help="also print each metric's bootstrap confidence interval, from B resamples of the samples")
     bootstrap_options.add_argument("--confidence-level", type=_probability, metavar="LEVEL",
                                    help="the intervals' confidence level, in (0, 1) (default: 0.95)")

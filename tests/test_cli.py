@@ -965,8 +965,9 @@ def test_bootstrap_json_names_the_seed_it_drew(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("options, phrase", [
-    (["--bootstrap", "0"], "expected a positive integer, got 0"),
-    (["--bootstrap", "ten"], "expected a positive integer, got ten"),
+    (["--bootstrap", "0"], "expected an integer in [1, 2^24], got 0"),
+    (["--bootstrap", "ten"], "expected an integer in [1, 2^24], got ten"),
+    (["--bootstrap", str(2**24 + 1)], "expected an integer in [1, 2^24], got 16777217"),
     (["--bootstrap", "9", "--confidence-level", "95"], "expected a number in (0, 1), got 95"),
     (["--bootstrap", "9", "--seed", "-4"], "expected an integer in [0, 2^63), got -4"),
 ])
