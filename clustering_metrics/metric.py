@@ -198,7 +198,17 @@ class MutualInfoScore(ContingencyMetric):
 
 
 class NormalizedMutualInfoScore(_AveragedMetric):
-    """Normalised mutual information; a drop-in for ``torchmetrics.clustering.NormalizedMutualInfoScore``."""
+    """Normalised mutual information; a drop-in for ``torchmetrics.clustering.NormalizedMutualInfoScore``.
+
+    Example (two batches; scikit-learn gives 0.4477 on the six labels together):
+        >>> import torch
+        >>> from clustering_metrics import NormalizedMutualInfoScore
+        >>> metric = NormalizedMutualInfoScore(average_method="geometric")
+        >>> metric.update(torch.tensor([0, 0, 1]), torch.tensor([0, 0, 0]))
+        >>> metric.update(torch.tensor([1, 1, 2]), torch.tensor([1, 1, 1]))
+        >>> metric.compute()
+        tensor(0.4477)
+    """
 
     higher_is_better: Optional[bool] = None
     plot_lower_bound: float = 0.0
@@ -209,7 +219,17 @@ class NormalizedMutualInfoScore(_AveragedMetric):
 
 
 class AdjustedMutualInfoScore(_AveragedMetric):
-    """Adjusted mutual information; a drop-in for ``torchmetrics.clustering.AdjustedMutualInfoScore``."""
+    """Adjusted mutual information; a drop-in for ``torchmetrics.clustering.AdjustedMutualInfoScore``.
+
+    Example (two batches; scikit-learn gives 0.1828 on the six labels together):
+        >>> import torch
+        >>> from clustering_metrics import AdjustedMutualInfoScore
+        >>> metric = AdjustedMutualInfoScore()
+        >>> metric.update(torch.tensor([0, 0, 1]), torch.tensor([0, 0, 0]))
+        >>> metric.update(torch.tensor([1, 1, 2]), torch.tensor([1, 1, 1]))
+        >>> metric.compute()
+        tensor(0.1828)
+    """
 
     higher_is_better: Optional[bool] = None
     plot_lower_bound: float = 0.0
@@ -221,7 +241,17 @@ class AdjustedMutualInfoScore(_AveragedMetric):
 
 
 class RandScore(ContingencyMetric):
-    """Rand index; a drop-in for ``torchmetrics.clustering.RandScore``."""
+    """Rand index; a drop-in for ``torchmetrics.clustering.RandScore``.
+
+    Example (two batches; scikit-learn gives 0.6000 on the six labels together):
+        >>> import torch
+        >>> from clustering_metrics import RandScore
+        >>> metric = RandScore()
+        >>> metric.update(torch.tensor([0, 0, 1]), torch.tensor([0, 0, 0]))
+        >>> metric.update(torch.tensor([1, 1, 2]), torch.tensor([1, 1, 1]))
+        >>> metric.compute()
+        tensor(0.6000)
+    """
 
     higher_is_better: Optional[bool] = None
     plot_lower_bound: float = 0.0
@@ -232,7 +262,17 @@ class RandScore(ContingencyMetric):
 
 
 class AdjustedRandScore(ContingencyMetric):
-    """Adjusted Rand index; a drop-in for ``torchmetrics.clustering.AdjustedRandScore``."""
+    """Adjusted Rand index; a drop-in for ``torchmetrics.clustering.AdjustedRandScore``.
+
+    Example (two batches; scikit-learn gives 0.1176 on the six labels together):
+        >>> import torch
+        >>> from clustering_metrics import AdjustedRandScore
+        >>> metric = AdjustedRandScore()
+        >>> metric.update(torch.tensor([0, 0, 1]), torch.tensor([0, 0, 0]))
+        >>> metric.update(torch.tensor([1, 1, 2]), torch.tensor([1, 1, 1]))
+        >>> metric.compute()
+        tensor(0.1176)
+    """
 
     higher_is_better: Optional[bool] = None
     plot_lower_bound: float = -0.5
@@ -243,7 +283,17 @@ class AdjustedRandScore(ContingencyMetric):
 
 
 class HomogeneityScore(ContingencyMetric):
-    """Homogeneity; a drop-in for ``torchmetrics.clustering.HomogeneityScore``."""
+    """Homogeneity; a drop-in for ``torchmetrics.clustering.HomogeneityScore``.
+
+    Example (two batches; scikit-learn gives 0.5409 on the six labels together):
+        >>> import torch
+        >>> from clustering_metrics import HomogeneityScore
+        >>> metric = HomogeneityScore()
+        >>> metric.update(torch.tensor([0, 0, 1]), torch.tensor([0, 0, 0]))
+        >>> metric.update(torch.tensor([1, 1, 2]), torch.tensor([1, 1, 1]))
+        >>> metric.compute()
+        tensor(0.5409)
+    """
 
     higher_is_better: Optional[bool] = True
     plot_lower_bound: float = 0.0
@@ -254,7 +304,17 @@ class HomogeneityScore(ContingencyMetric):
 
 
 class CompletenessScore(ContingencyMetric):
-    """Completeness; a drop-in for ``torchmetrics.clustering.CompletenessScore``."""
+    """Completeness; a drop-in for ``torchmetrics.clustering.CompletenessScore``.
+
+    Example (two batches; scikit-learn gives 0.3707 on the six labels together):
+        >>> import torch
+        >>> from clustering_metrics import CompletenessScore
+        >>> metric = CompletenessScore()
+        >>> metric.update(torch.tensor([0, 0, 1]), torch.tensor([0, 0, 0]))
+        >>> metric.update(torch.tensor([1, 1, 2]), torch.tensor([1, 1, 1]))
+        >>> metric.compute()
+        tensor(0.3707)
+    """
 
     higher_is_better: Optional[bool] = True
     plot_lower_bound: float = 0.0
@@ -265,7 +325,17 @@ class CompletenessScore(ContingencyMetric):
 
 
 class VMeasureScore(ContingencyMetric):
-    """V-measure; a drop-in for ``torchmetrics.clustering.VMeasureScore``."""
+    """V-measure; a drop-in for ``torchmetrics.clustering.VMeasureScore``.
+
+    Example (two batches; scikit-learn gives 0.4141 on the six labels together):
+        >>> import torch
+        >>> from clustering_metrics import VMeasureScore
+        >>> metric = VMeasureScore(beta=2.0)
+        >>> metric.update(torch.tensor([0, 0, 1]), torch.tensor([0, 0, 0]))
+        >>> metric.update(torch.tensor([1, 1, 2]), torch.tensor([1, 1, 1]))
+        >>> metric.compute()
+        tensor(0.4141)
+    """
 
     higher_is_better: Optional[bool] = True
     plot_lower_bound: float = 0.0
@@ -281,7 +351,17 @@ class VMeasureScore(ContingencyMetric):
 
 
 class FowlkesMallowsIndex(ContingencyMetric):
-    """Fowlkes-Mallows index; a drop-in for ``torchmetrics.clustering.FowlkesMallowsIndex``."""
+    """Fowlkes-Mallows index; a drop-in for ``torchmetrics.clustering.FowlkesMallowsIndex``.
+
+    Example (two batches; scikit-learn gives 0.4082 on the six labels together):
+        >>> import torch
+        >>> from clustering_metrics import FowlkesMallowsIndex
+        >>> metric = FowlkesMallowsIndex()
+        >>> metric.update(torch.tensor([0, 0, 1]), torch.tensor([0, 0, 0]))
+        >>> metric.update(torch.tensor([1, 1, 2]), torch.tensor([1, 1, 1]))
+        >>> metric.compute()
+        tensor(0.4082)
+    """
 
     higher_is_better: Optional[bool] = True
     plot_lower_bound: float = 0.0
@@ -297,6 +377,14 @@ class ClusteringScores(ContingencyMetric):
     ``compute()`` returns ``{name: value}`` with the functional names
     (``"adjusted_rand_score"``, ...). The expected MI is computed only when
     ``adjusted_mutual_info_score`` is among the metrics.
+
+    Example (scikit-learn gives an MI of 0.3749 and an adjusted Rand index of 0.1176):
+        >>> import torch
+        >>> from clustering_metrics import ClusteringScores
+        >>> metric = ClusteringScores(["mutual_info_score", "adjusted_rand_score"])
+        >>> metric.update(torch.tensor([0, 0, 1, 1, 1, 2]), torch.tensor([0, 0, 0, 1, 1, 1]))
+        >>> metric.compute()
+        {'mutual_info_score': tensor(0.3749), 'adjusted_rand_score': tensor(0.1176)}
     """
 
     higher_is_better: Optional[bool] = None
