@@ -9,7 +9,7 @@ import torch.multiprocessing as mp
 from sklearn.metrics import mutual_info_score as sklearn_mi
 
 from clustering_metrics import MutualInfoScore
-from clustering_metrics.functional import mutual_info_score
+from clustering_metrics.functional import bootstrap_scores, mutual_info_score
 
 EXTREMES = torch.tensor([-(2**63), 2**63 - 1, -1, 0, 5], dtype=torch.int64)
 
@@ -104,3 +104,23 @@ def test_gloo_ranks_with_other_bounds_refuse_to_sum_their_tables(tmp_path):
     for rank in range(2):
         outcome = (tmp_path / f"rank{rank}.txt").read_text()
         assert "different label bounds (label bounds (5, 6), label bounds (6, 5))" in outcome, outcome
+
+
+def _bootstrap_worker(rank, world_size, init_file, out_dir):
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
+    metric = MutualInfoScore()
+    for preds, target in rank_batches(rank, world_size):
+        metric.update(preds, target)
+    interval = metric.bootstrap(num_resamples=40, seed=7)
+    torch.save(interval.replicates, os.path.join(out_dir, f"rank{rank}.pt"))
+    dist.destroy_process_group()
+
+
+def test_gloo_ranks_bootstrap_everything_seen_on_every_rank(tmp_path):
+    # Each rank resamples the synced histogram: the single process's resamples of all the data.
+    mp.spawn(_bootstrap_worker, args=(3, str(tmp_path / "rendezvous"), str(tmp_path)), nprocs=3, join=True)
+    data = [batch for rank in range(3) for batch in rank_batches(rank, 3)]
+    preds, target = torch.cat([p for p, _ in data]), torch.cat([t for _, t in data])
+    expected = bootstrap_scores(preds, target, "mutual_info_score", num_resamples=40, seed=7)["mutual_info_score"]
+    for rank in range(3):
+        assert torch.equal(torch.load(tmp_path / f"rank{rank}.pt"), expected.replicates)
