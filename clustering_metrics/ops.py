@@ -196,8 +196,8 @@ def bootstrap_counts(counts: Tensor, num_resamples: int, seed: int, first_resamp
     binomials from Philox stream ``first_resample + b`` under ``seed``. A
     resample costs O(cells), not O(N), and its bits depend only on the seed
     and its stream: not on the thread count, the GPU's grid, or how the
-    resamples are split into calls. Counts must be non-negative with an
-    int64 sum; each row sums to it.
+    resamples are split into calls. Counts must be non-negative and sum to
+    at most 2^53 (the samplers count in doubles); each row sums to the same.
 
     Example (a one-cell histogram resamples to itself; two cells share the 10 samples):
         >>> from clustering_metrics import ops
