@@ -24,7 +24,8 @@ from clustering_metrics import _C, ops
 from clustering_metrics.summary import ContingencySummary, contingency_summary
 
 __all__ = [
-    "HistogramState", "TableState", "MAX_TABLE_CELLS", "PENDING_LABELS", "as_int64", "check_label_bounds", "state_for",
+    "HistogramState", "TableState", "MAX_TABLE_CELLS", "PENDING_LABELS", "as_int64", "cells_of_table", "check_label_bounds",
+    "state_for",
 ]
 
 _PRED, _TARGET, _COUNT = 0, 1, 2
@@ -131,6 +132,12 @@ def _check_rows(value: Any, name: str, width: int, what: str, source: str) -> No
             raise ValueError(
                 f"Expected `{name}` to hold {what} of shape (n, {width}) and dtype int64 but got {got} ({source})."
             )
+
+
+def cells_of_table(table: Tensor, num_target_clusters: int) -> Tuple[Tensor, Tensor, Tensor]:
+    """(pred ids, target ids, counts) of the non-empty cells of a ``count_into_table`` table (its outside slot left out)."""
+    cells = table[:-1].nonzero().squeeze(1)
+    return cells // num_target_clusters, cells % num_target_clusters, table[cells]
 
 
 class _State:
@@ -317,8 +324,7 @@ class TableState(_State):
                 f"{outside} samples had a label outside the bounds given, preds in [0, {num_pred}) and target in "
                 f"[0, {num_target}); they were not counted. Fix the labels or the bounds, then reset() the metric."
             )
-        cells = metric.table[:-1].nonzero().squeeze(1)
-        return cells // num_target, cells % num_target, metric.table[cells]
+        return cells_of_table(metric.table, num_target)
 
     def check_incoming(self, state: Dict[str, Any], source: str) -> None:
         super().check_incoming(state, source)

@@ -37,6 +37,7 @@ from torch import Tensor
 
 from clustering_metrics import formulas, ops
 from clustering_metrics.formulas.assignment import cluster_accuracy_of_cells
+from clustering_metrics.metric_state import cells_of_table
 from clustering_metrics.summary import ContingencySummary, contingency_summary, stack_summaries
 
 __all__ = [
@@ -382,8 +383,7 @@ def _pair_cells(pred_ids: Tensor, num_pred: int, target_ids: Tensor, num_target:
         return ops.pair_histogram(pred_ids, target_ids)  # too many cells for a dense table: count them sorted
     table = torch.zeros(num_pred * num_target + 1, dtype=torch.int64, device=pred_ids.device)
     ops.count_into_table(pred_ids, target_ids, table, num_pred, num_target)
-    cells = torch.nonzero(table[:-1]).flatten()
-    return cells // num_target, cells % num_target, table[cells]
+    return cells_of_table(table, num_target)
 
 
 def pairwise_scores(
