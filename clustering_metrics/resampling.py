@@ -341,6 +341,8 @@ def bootstrap_scores(
     check_average_method(average_method)
     check_beta(beta)
     names = formulas.metric_names(metrics)
+    # Before the pass over the samples, so that a bad argument fails at once.
+    seed = check_bootstrap_arguments(num_resamples, confidence_level, seed, method)
     pred_labels, target_labels, counts = ops.pair_histogram(preds, target)
     return bootstrap_histogram(pred_labels, target_labels, counts,
                                lambda summary: formulas.scores(summary, names, average_method, beta),
