@@ -234,7 +234,8 @@ def silhouette_samples(data: Tensor, labels: Tensor, metric: SilhouetteMetric = 
     a is the mean distance from the sample to the other members of its
     cluster, b the least mean distance to another cluster's members. A
     sample alone in its cluster scores 0, as does one whose a and b are both
-    0. Needs 2 <= k <= n - 1 clusters. With ``metric="euclidean"`` every
+    0. Needs 2 <= k <= n - 1 clusters. A NaN or infinite coordinate makes
+    every other sample NaN (scikit-learn refuses such data). With ``metric="euclidean"`` every
     distance is the square root of its summed squared coordinate differences
     (never the GEMM expansion, whose rounding moves scikit-learn's value with
     its thread count), in O(n^2 d) time and O(n k) memory, the same bits at
@@ -270,7 +271,9 @@ def _silhouette(sums: Tensor, counts: Tensor, ids: Tensor) -> Tensor:
     means.scatter_(1, ids[:, None], math.inf)
     inter = means.min(dim=1).values
     value = (inter - intra) / torch.maximum(intra, inter)
-    undefined = (own_size == 1) | torch.isnan(value)  # a singleton, or a = b = 0
+    # A singleton, or a = b = 0 (duplicates). Not every NaN: those of NaN or
+    # infinite data stay NaN, where scikit-learn refuses such data.
+    undefined = (own_size == 1) | ((intra == 0) & (inter == 0))
     return torch.where(undefined, torch.zeros_like(value), value)
 
 

@@ -293,8 +293,8 @@ def direct_silhouette(data: np.ndarray, labels: np.ndarray, squared=False) -> np
         if size == 1:
             continue
         a = distances[i, labels == own].sum() / (size - 1)
-        b = min(distances[i, labels == c].mean() for c in clusters if c != own)
-        result[i] = 0.0 if max(a, b) == 0 else (b - a) / max(a, b)
+        b = np.min([distances[i, labels == c].mean() for c in clusters if c != own])  # NaN if any is
+        result[i] = 0.0 if a == b == 0 else (b - a) / np.maximum(a, b)
     return result
 
 
@@ -341,6 +341,29 @@ def test_silhouette_conventions_follow_sklearn():
             functional.silhouette_score(data, bad)
     with pytest.raises(ValueError, match="'euclidean' or 'sqeuclidean'"):
         functional.silhouette_score(data, labels, metric="cosine")
+
+
+@pytest.mark.usefixtures("float64_default")
+@pytest.mark.parametrize("bad_value", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean"])
+def test_silhouette_of_non_finite_data_is_nan_not_zero(bad_value, metric):
+    # The 0 that a = b = 0 gets must not swallow the NaNs of bad data. The
+    # direct evaluation of the definition has NaN for every sample with a NaN
+    # coordinate anywhere, and for those whose a or b is infinite with an
+    # infinite one; we give NaN for every sample outside a singleton cluster
+    # in both cases (the distances are taken relative to a shared origin),
+    # never a number where the definition has none.
+    data, labels = blobs(23, n=40, d=3, k=3, dtype=torch.float64)
+    labels[-1] = 7  # a singleton, which keeps its 0
+    data[5, 1] = bad_value
+    with np.errstate(invalid="ignore"):
+        expected = direct_silhouette(data.numpy(), labels.numpy(), squared=metric == "sqeuclidean")
+    assert np.isnan(expected).sum() >= 10 and expected[-1] == 0
+    if math.isnan(bad_value):
+        assert np.isnan(expected[:-1]).all()
+    got = functional.silhouette_samples(data, labels, metric=metric).numpy()
+    assert np.isnan(got[:-1]).all() and got[-1] == 0
+    assert math.isnan(functional.silhouette_score(data, labels, metric=metric).item())
 
 
 def test_silhouette_is_the_same_bits_at_any_thread_count():
