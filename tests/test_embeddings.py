@@ -227,6 +227,17 @@ def test_edge_cases_follow_sklearn():
     assert functional.davies_bouldin_score(data, torch.tensor([0, 0, 1, 1])).item() == 0.0
 
 
+@pytest.mark.parametrize("bad_value", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("function", [functional.calinski_harabasz_score, functional.davies_bouldin_score,
+                                      functional.dunn_index])
+def test_non_finite_data_give_nan(function, bad_value):
+    # scikit-learn refuses such data; the edge-case values (1 for W = 0, 0 for
+    # zero intra distances) must not stand in for the NaN they make.
+    data, labels = blobs(24, n=50, d=3, k=3)
+    data[7, 2] = bad_value
+    assert math.isnan(function(data, labels).item())
+
+
 @pytest.mark.parametrize("function", [functional.calinski_harabasz_score, functional.davies_bouldin_score])
 def test_argument_checks_match_torchmetrics(function):
     reference = getattr(tm, function.__name__)
