@@ -80,6 +80,33 @@ def test_cluster_moments_and_distances_equal_numpy(dtype):
             assert max_norm[k].item() == pytest.approx(np.linalg.norm(differences, ord=p, axis=1).max(), rel=1e-13)
 
 
+@pytest.mark.parametrize("bad_value", [math.nan, math.inf])
+@pytest.mark.parametrize("p", [1, 2, 3.5, math.inf])
+def test_cluster_distances_keep_the_nan_of_a_non_finite_point(bad_value, p):
+    # Given finite centroids, a cluster with a non-finite point has a NaN or
+    # infinite largest distance (numpy's max keeps NaN, also across one
+    # point's coordinates for p = inf), never the largest of its other
+    # points; the other clusters are untouched. (Its sum of distances is
+    # NaN, where numpy's is infinite for an infinite point: the compensated
+    # sum's correction term is inf - inf.)
+    data, labels = blobs(2, n=300, d=4, k=3, dtype=torch.float64)
+    ids, _ = ops.rank_labels(labels)
+    _, means, _ = ops.cluster_moments(data, ids, 3)
+    data[17, 2] = bad_value
+    sum_euclidean, max_norm = ops.cluster_distances(data, ids, means, p)
+    x, y = data.numpy(), ids.numpy()
+    with np.errstate(invalid="ignore"):
+        for k in range(3):
+            distances = np.linalg.norm(x[y == k] - means[k].numpy(), ord=p, axis=1)
+            np.testing.assert_allclose(max_norm[k].item(), distances.max(), rtol=1e-13, equal_nan=True)
+            euclidean = np.sqrt(((x[y == k] - means[k].numpy()) ** 2).sum(1)).sum()
+            if k == y[17]:
+                assert not math.isfinite(sum_euclidean[k].item()) and not math.isfinite(euclidean)
+            else:
+                assert sum_euclidean[k].item() == pytest.approx(euclidean, rel=1e-13)
+    assert not math.isfinite(max_norm[y[17]].item())
+
+
 def test_weighted_moments_merge_groups_exactly_as_one_pass():
     # Chan's update: moments of parts, merged, equal the moments of the whole.
     data, labels = blobs(2, n=900, offset=OFFSET)

@@ -10,6 +10,14 @@
 
 namespace clustering_metrics {
 
+// The larger of two distances, NaN if either is: a comparison with a NaN is
+// false, so a plain max would keep the other value and hide the NaN of a
+// non-finite point. NaN absorbs, so the order of the folds does not matter.
+CM_HOST_DEVICE double larger_distance(double a, double b) {
+  if (a != a || b != b) return a != a ? a : b;
+  return b > a ? b : a;
+}
+
 // A p-norm of coordinate differences, accumulated a term at a time:
 // p = 2 (Euclidean), p = 1, p = infinity (the largest difference), or any
 // other p > 0 ((sum of |d|^p)^(1/p), as torch.linalg.norm computes it).
@@ -29,7 +37,7 @@ struct PNorm {
     switch (kind) {
       case kEuclidean: return accumulated + difference * difference;
       case kManhattan: return accumulated + magnitude;
-      case kChebyshev: return magnitude > accumulated ? magnitude : accumulated;
+      case kChebyshev: return larger_distance(accumulated, magnitude);
       default: return accumulated + pow(magnitude, p);
     }
   }

@@ -181,7 +181,7 @@ void distances_kernel_impl(const T* data, const int64_t* ids, int64_t n, int64_t
         const double distance = std::sqrt(squared_distance(x, centroids + k * dim, dim));
         block_sums[k] += distance;
         const double norm_distance_k = euclidean ? distance : norm_distance(x, centroids + k * dim, dim, norm);
-        block_maxima[k] = std::max(block_maxima[k], norm_distance_k);
+        block_maxima[k] = larger_distance(block_maxima[k], norm_distance_k);
       }
     }
   });
@@ -190,7 +190,7 @@ void distances_kernel_impl(const T* data, const int64_t* ids, int64_t n, int64_t
     double largest = 0;
     for (int64_t b = 0; b < blocks; ++b) {
       total.add(sums[b * num_clusters + k]);
-      largest = std::max(largest, maxima[b * num_clusters + k]);
+      largest = larger_distance(largest, maxima[b * num_clusters + k]);
     }
     sum_euclidean[k] = total.value();
     max_norm[k] = largest;

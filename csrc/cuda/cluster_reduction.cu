@@ -24,7 +24,7 @@ struct SpreadSums {
 
   CM_DEVICE void add(const SpreadSums& other) {
     sum.add(other.sum);
-    largest = other.largest > largest ? other.largest : largest;
+    largest = larger_distance(largest, other.largest);
   }
 };
 
@@ -120,7 +120,7 @@ CM_KERNEL void CM_LAUNCH_BOUNDS(kTermThreads)
     } else {
       mine.sum.add(sqrt(squared));
       const double distance = norm.finish(accumulated);
-      mine.largest = distance > mine.largest ? distance : mine.largest;
+      mine.largest = larger_distance(mine.largest, distance);
     }
   }
   const SpreadSums block = reduce_block_in_order(mine);
