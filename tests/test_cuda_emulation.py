@@ -397,9 +397,14 @@ def test_cluster_moments_and_distances_match_cpu(emulated, dtype, n, dim, cluste
         got = emulated_ops_.cluster_distances(_fenced(data), _fenced(ids), expected_means, p)
         for g, e in zip(got, expected):
             torch.testing.assert_close(g, e, rtol=1e-13, atol=1e-12)
-    # A NaN point: its cluster's largest distance is NaN on both backends.
+    # A NaN point: its cluster's mean, m2 and largest distance are NaN on both backends.
     with_nan = data.clone()
     with_nan[n // 2, 0] = math.nan
+    expected = ops.cluster_moments(with_nan, ids, k)
+    got = emulated_ops_.cluster_moments(_fenced(with_nan), _fenced(ids), k)
+    assert torch.isnan(expected[2]).sum() == 1
+    for g, e in zip(got, expected):
+        torch.testing.assert_close(g, e, rtol=1e-12, atol=1e-9, equal_nan=True)
     expected = ops.cluster_distances(with_nan, ids, expected_means, 2.0)
     got = emulated_ops_.cluster_distances(_fenced(with_nan), _fenced(ids), expected_means, 2.0)
     assert torch.isnan(expected[1]).sum() == 1

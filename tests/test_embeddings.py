@@ -80,6 +80,20 @@ def test_cluster_moments_and_distances_equal_numpy(dtype):
             assert max_norm[k].item() == pytest.approx(np.linalg.norm(differences, ord=p, axis=1).max(), rel=1e-13)
 
 
+def test_cluster_moments_keep_the_nan_of_a_non_finite_point():
+    # The clip of m2 at 0 (against rounding) must not turn NaN into 0.
+    data, labels = blobs(3, n=300, d=4, k=3, dtype=torch.float64)
+    data[11, 1] = math.nan
+    ids, _ = ops.rank_labels(labels)
+    counts, means, m2 = ops.cluster_moments(data, ids, 3)
+    x, y = data.numpy(), ids.numpy()
+    for k in range(3):
+        rows = x[y == k]
+        np.testing.assert_allclose(means[k].numpy(), rows.mean(0), rtol=1e-13, equal_nan=True)
+        np.testing.assert_allclose(m2[k].item(), ((rows - rows.mean(0)) ** 2).sum(), rtol=1e-12, equal_nan=True)
+    assert math.isnan(m2[y[11]].item())
+
+
 @pytest.mark.parametrize("bad_value", [math.nan, math.inf])
 @pytest.mark.parametrize("p", [1, 2, 3.5, math.inf])
 def test_cluster_distances_keep_the_nan_of_a_non_finite_point(bad_value, p):

@@ -159,7 +159,8 @@ void moments_kernel_impl(const T* data, const int64_t* ids, int64_t n, int64_t d
       if (weight > 0) shift.add(total * (total / w));
     }
     const double spread = squares.value() - shift.value() + own_m2.value();
-    m2[k] = weight > 0 && spread > 0 ? spread : 0.0;
+    // Clipped at 0 against rounding below it; a NaN (from non-finite data) stays.
+    m2[k] = weight > 0 && !(spread < 0) ? spread : 0.0;
   }
 }
 
