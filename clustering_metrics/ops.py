@@ -142,6 +142,11 @@ def cluster_distances(data: Tensor, ids: Tensor, centroids: Tensor, p: float = 2
     """``(sum_euclidean, max_norm)`` per cluster: the sum of the Euclidean distances of its rows to its centroid,
     and the largest ``p``-norm distance (float64), ``centroids`` being float64 ``(k, d)``.
 
+    A row with a NaN or infinite coordinate makes its cluster's sum NaN and
+    its largest distance NaN or infinite (a maximum that skipped it would
+    hide it); so does a NaN centroid, as in ``cluster_moments``' means of
+    such a cluster.
+
     Example (rows 0 and 2 about the centroid 1, row 10 alone):
         >>> from clustering_metrics import ops
         >>> centroids = torch.tensor([[1.0], [10.0]], dtype=torch.float64)
