@@ -235,7 +235,8 @@ def silhouette_samples(data: Tensor, labels: Tensor, metric: SilhouetteMetric = 
     cluster, b the least mean distance to another cluster's members. A
     sample alone in its cluster scores 0, as does one whose a and b are both
     0. Needs 2 <= k <= n - 1 clusters. A NaN or infinite coordinate makes
-    every other sample NaN (scikit-learn refuses such data). With ``metric="euclidean"`` every
+    every sample outside a singleton cluster NaN (scikit-learn refuses such
+    data). With ``metric="euclidean"`` every
     distance is the square root of its summed squared coordinate differences
     (never the GEMM expansion, whose rounding moves scikit-learn's value with
     its thread count), in O(n^2 d) time and O(n k) memory, the same bits at

@@ -142,10 +142,11 @@ def cluster_distances(data: Tensor, ids: Tensor, centroids: Tensor, p: float = 2
     """``(sum_euclidean, max_norm)`` per cluster: the sum of the Euclidean distances of its rows to its centroid,
     and the largest ``p``-norm distance (float64), ``centroids`` being float64 ``(k, d)``.
 
-    A row with a NaN or infinite coordinate makes its cluster's sum NaN and
-    its largest distance NaN or infinite (a maximum that skipped it would
-    hide it); so does a NaN centroid, as in ``cluster_moments``' means of
-    such a cluster.
+    A row with a NaN coordinate makes its cluster's sum and largest distance
+    NaN (a plain maximum would skip a NaN), as does a NaN centroid, such as
+    ``cluster_moments`` gives a cluster with a NaN row; a row with an infinite
+    coordinate makes the sum NaN (the compensated sum's correction is
+    inf - inf) and the largest distance infinite.
 
     Example (rows 0 and 2 about the centroid 1, row 10 alone):
         >>> from clustering_metrics import ops

@@ -405,11 +405,12 @@ def test_cluster_moments_and_distances_match_cpu(emulated, dtype, n, dim, cluste
     assert torch.isnan(expected[2]).sum() == 1
     for g, e in zip(got, expected):
         torch.testing.assert_close(g, e, rtol=1e-12, atol=1e-9, equal_nan=True)
-    expected = ops.cluster_distances(with_nan, ids, expected_means, 2.0)
-    got = emulated_ops_.cluster_distances(_fenced(with_nan), _fenced(ids), expected_means, 2.0)
-    assert torch.isnan(expected[1]).sum() == 1
-    for g, e in zip(got, expected):
-        torch.testing.assert_close(g, e, rtol=1e-13, atol=1e-12, equal_nan=True)
+    for p in (2.0, 1.0, math.inf, 3.0):
+        expected = ops.cluster_distances(with_nan, ids, expected_means, p)
+        got = emulated_ops_.cluster_distances(_fenced(with_nan), _fenced(ids), expected_means, p)
+        assert torch.isnan(expected[1]).sum() == 1
+        for g, e in zip(got, expected):
+            torch.testing.assert_close(g, e, rtol=1e-13, atol=1e-12, equal_nan=True)
 
 
 def test_weighted_moments_match_cpu(emulated):

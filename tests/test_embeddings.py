@@ -102,7 +102,8 @@ def test_cluster_distances_keep_the_nan_of_a_non_finite_point(bad_value, p):
     # point's coordinates for p = inf), never the largest of its other
     # points; the other clusters are untouched. (Its sum of distances is
     # NaN, where numpy's is infinite for an infinite point: the compensated
-    # sum's correction term is inf - inf.)
+    # sum's correction term is inf - inf.) The NaN cases test the NaN-keeping
+    # maximum; the infinite ones guard the rest, which a plain max passed.
     data, labels = blobs(2, n=300, d=4, k=3, dtype=torch.float64)
     ids, _ = ops.rank_labels(labels)
     _, means, _ = ops.cluster_moments(data, ids, 3)
@@ -277,6 +278,20 @@ def test_non_finite_data_give_nan(function, bad_value):
     data, labels = blobs(24, n=50, d=3, k=3)
     data[7, 2] = bad_value
     assert math.isnan(function(data, labels).item())
+    # Clusters of repeated points (W = 0, whose Calinski-Harabasz value is 1)
+    # and one NaN point: its cluster's m2 must stay NaN, not be clipped to 0.
+    repeated = torch.tensor([[0.0, 0.0], [0.0, 0.0], [3.0, 1.0], [3.0, 1.0], [bad_value, 1.0]])
+    assert math.isnan(function(repeated, torch.tensor([0, 0, 1, 1, 1])).item())
+
+
+@pytest.mark.parametrize("bad_value", [math.nan, math.inf])
+def test_calinski_harabasz_class_with_a_non_finite_batch_is_nan(bad_value):
+    # The class merges per-batch moments (weights = sizes, m2 = moments): a
+    # NaN moment of one batch must reach the result.
+    metric = clustering_metrics.CalinskiHarabaszScore()
+    metric.update(torch.tensor([[0.0, 0.0], [0.0, 0.0], [3.0, 1.0]]), torch.tensor([0, 0, 1]))
+    metric.update(torch.tensor([[3.0, 1.0], [bad_value, 1.0]]), torch.tensor([1, 1]))
+    assert math.isnan(metric.compute().item())
 
 
 @pytest.mark.parametrize("function", [functional.calinski_harabasz_score, functional.davies_bouldin_score])

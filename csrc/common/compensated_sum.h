@@ -1,7 +1,8 @@
 // Neumaier's compensated sum, the one summation used for every floating-point
 // total (float64 on the GPU, long double on the CPU): the terms of a small
 // mutual information or entropy difference cancel, and a plain sum would lose
-// the digits we promise.
+// the digits we promise. An infinite term makes the sum NaN (its correction is
+// inf - inf), which the embedding metrics document for infinite data.
 #pragma once
 
 #include "host_device.h"
