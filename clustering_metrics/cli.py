@@ -142,7 +142,8 @@ def score(args: argparse.Namespace) -> None:
     if given:
         raise InputError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --bootstrap B")
     summary_names = [name for name in names if name in formulas.METRICS]
-    summary = contingency_summary(preds, target, expected_mutual_info=formulas.needs_expected_mutual_info(names))
+    summary = contingency_summary(preds, target, expected_mutual_info=formulas.needs_expected_mutual_info(names),
+                                  mutual_info=formulas.needs_mutual_info(names))
     # The formulas' float64 results, not the functionals' default dtype: a
     # printed score should carry every digit that was computed.
     values = formulas.scores(summary, summary_names, args.average_method, args.beta)

@@ -93,7 +93,8 @@ def check_beta(beta: float) -> None:
 
 def _score(preds: Tensor, target: Tensor, metric: str, average_method: str = "arithmetic", beta: float = 1.0) -> Tensor:
     check_cluster_labels(preds, target)
-    summary = contingency_summary(preds, target, expected_mutual_info=formulas.needs_expected_mutual_info([metric]))
+    summary = contingency_summary(preds, target, expected_mutual_info=formulas.needs_expected_mutual_info([metric]),
+                                  mutual_info=formulas.needs_mutual_info([metric]))
     return formulas.METRICS[metric](summary, average_method, beta).to(torch.get_default_dtype())
 
 
@@ -240,13 +241,15 @@ def clustering_scores(
     """Several metrics of the family from one histogram: {name: value}, names as the functions above.
 
     ``metrics`` picks some (default: all nine); the expected MI, the costliest part,
-    is computed only when ``adjusted_mutual_info_score`` is among them.
+    is computed only when ``adjusted_mutual_info_score`` is among them, and the MI
+    only when one of the information metrics is.
     """
     names = formulas.metric_names(metrics)
     check_average_method(average_method)
     check_beta(beta)
     check_cluster_labels(preds, target)
-    summary = contingency_summary(preds, target, expected_mutual_info=formulas.needs_expected_mutual_info(names))
+    summary = contingency_summary(preds, target, expected_mutual_info=formulas.needs_expected_mutual_info(names),
+                                  mutual_info=formulas.needs_mutual_info(names))
     dtype = torch.get_default_dtype()
     return {name: value.to(dtype) for name, value in formulas.scores(summary, names, average_method, beta).items()}
 

@@ -68,17 +68,23 @@ def mutual_info_score(preds: Tensor, target: Tensor) -> Tensor:
 
 
 def contingency_summary(
-    preds: Tensor, target: Tensor, counts: Optional[Tensor] = None, expected_mutual_info: bool = False
+    preds: Tensor,
+    target: Tensor,
+    counts: Optional[Tensor] = None,
+    expected_mutual_info: bool = False,
+    mutual_info: bool = True,
 ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """The contingency summary of two label vectors, or of a histogram given ``counts`` per pair.
 
     Returns ``(pred_totals, target_totals, integers, reals)``: the cluster sizes
     of each side in label order (int64), and the int64 and float64 slots that
     :class:`clustering_metrics.summary.ContingencySummary` names. The expected
-    MI slot is NaN unless ``expected_mutual_info`` is set.
+    MI slot is NaN unless ``expected_mutual_info`` is set, the MI slot NaN when
+    ``mutual_info`` is not (the pair-counting metrics do without it).
     """
     _check_tensors(preds=preds, target=target, **({} if counts is None else {"counts": counts}))
-    return torch.ops.clustering_metrics.contingency_summary.default(preds, target, counts, expected_mutual_info)
+    return torch.ops.clustering_metrics.contingency_summary.default(preds, target, counts, expected_mutual_info,
+                                                                    mutual_info)
 
 
 def count_into_table(preds: Tensor, target: Tensor, table: Tensor, num_pred_clusters: int, num_target_clusters: int) -> None:
@@ -249,7 +255,7 @@ def _mutual_info_score_fake(preds, target):
 
 
 @torch.library.register_fake("clustering_metrics::contingency_summary")
-def _contingency_summary_fake(preds, target, counts=None, expected_mutual_info=False):
+def _contingency_summary_fake(preds, target, counts=None, expected_mutual_info=False, mutual_info=True):
     _check_fake_labels(preds, target)
     ctx = torch.library.get_ctx()
     return (

@@ -53,12 +53,14 @@ class ContingencySummary:
         pred_totals: int64 sizes of the predicted clusters, in label order.
         target_totals: int64 sizes of the target clusters, in label order.
         integers: int64 exact counts, named by the integer fields below.
-        reals: float64 values, named by the real fields below: the MI, the two
-            entropies, the expected MI (NaN unless asked for), the sums of
+        reals: float64 values, named by the real fields below: the MI (NaN
+            when not asked for), the two entropies, the expected MI (NaN
+            unless asked for), the sums of
             ``n log n``, and the pair counts with the exact integer expressions
             of the pair-counting metrics, each converted to float64 within
             about 1.5 ulp.
         has_expected_mutual_info: whether the expected MI was computed.
+        has_mutual_info: whether the MI was computed.
 
     Every other field is a 0-dim tensor on the summary's device, read from
     one slot of ``integers`` or ``reals``. A batch of summaries (the
@@ -72,6 +74,7 @@ class ContingencySummary:
     integers: Tensor
     reals: Tensor
     has_expected_mutual_info: bool = False
+    has_mutual_info: bool = True
 
     # The int64 slots. A 128-bit pair count is two slots, its high and low words.
     n_samples = _Slot("integers")
@@ -116,7 +119,8 @@ class ContingencySummary:
                 if "pred" in name:
                     output[..., index] = getattr(self, name.replace("pred", "target"))
                     output[..., slots[name.replace("pred", "target")]] = getattr(self, name)
-        return ContingencySummary(self.target_totals, self.pred_totals, integers, reals, self.has_expected_mutual_info)
+        return ContingencySummary(self.target_totals, self.pred_totals, integers, reals, self.has_expected_mutual_info,
+                                  self.has_mutual_info)
 
     def exact_pair_counts(self) -> Tuple[int, int, int]:
         """(pairs within cells, within pred clusters, within target clusters) as exact Python ints.
@@ -144,18 +148,25 @@ def stack_summaries(summaries: Sequence[ContingencySummary]) -> ContingencySumma
     first = summaries[0]
     empty = first.integers.new_empty(0)
     return ContingencySummary(empty, empty, torch.stack([s.integers for s in summaries]),
-                              torch.stack([s.reals for s in summaries]), first.has_expected_mutual_info)
+                              torch.stack([s.reals for s in summaries]), first.has_expected_mutual_info,
+                              first.has_mutual_info)
 
 
 def contingency_summary(
-    preds: Tensor, target: Tensor, counts: Optional[Tensor] = None, expected_mutual_info: bool = False
+    preds: Tensor,
+    target: Tensor,
+    counts: Optional[Tensor] = None,
+    expected_mutual_info: bool = False,
+    mutual_info: bool = True,
 ) -> ContingencySummary:
     """The contingency summary of two label vectors (or of a histogram, with ``counts`` per pair).
 
     ``expected_mutual_info`` also computes the MI expected under random labelings
     with the same cluster sizes (needed by the adjusted MI only; it costs more than
     the rest of the summary on tables with many distinct cluster sizes).
+    ``mutual_info=False`` leaves the MI out (the pair-counting metrics do without
+    it; on tables of fewer than 4096 cells it costs a series per cell).
     """
-    return ContingencySummary(*ops.contingency_summary(preds, target, counts, expected_mutual_info),
-                              has_expected_mutual_info=expected_mutual_info)
+    return ContingencySummary(*ops.contingency_summary(preds, target, counts, expected_mutual_info, mutual_info),
+                              has_expected_mutual_info=expected_mutual_info, has_mutual_info=mutual_info)
 

@@ -10,7 +10,8 @@ inline constexpr const char* kOpSchemas[] = {
     "(Tensor pred_labels, Tensor target_labels, Tensor counts)",
     "mutual_info_from_histogram(Tensor pred_labels, Tensor target_labels, Tensor counts) -> Tensor",
     "mutual_info_score(Tensor preds, Tensor target) -> Tensor",
-    "contingency_summary(Tensor preds, Tensor target, Tensor? counts=None, bool expected_mutual_info=False) -> "
+    "contingency_summary(Tensor preds, Tensor target, Tensor? counts=None, bool expected_mutual_info=False, "
+    "bool mutual_info=True) -> "
     "(Tensor pred_totals, Tensor target_totals, Tensor integers, Tensor reals)",
     "count_into_table(Tensor preds, Tensor target, Tensor(a!) table, int num_pred_clusters, "
     "int num_target_clusters) -> ()",

@@ -123,6 +123,14 @@ def _check_op_parity(emulated_ops_, preds, target, weights=None):
         for g, e in zip(got[:3], expected[:3]):  # totals and integer slots
             _assert_same(g, e)
         _assert_close_reals(got[3], expected[3])
+        # Without the MI: its slot NaN on both backends, the rest as before.
+        lean = emulated_ops_.contingency_summary(*fenced, emi, False)
+        lean_expected = ops.contingency_summary(preds, target, weights, emi, False)
+        for g, e in zip(lean[:3], got[:3]):
+            _assert_same(g, e)
+        _assert_close_reals(lean[3], lean_expected[3])
+        mi_slot = list(clustering_metrics._C.SUMMARY_REAL_SLOTS).index("mutual_info")
+        assert math.isnan(lean[3][mi_slot].item()) and math.isnan(lean_expected[3][mi_slot].item())
     if weights is None:
         got, expected = emulated_ops_.mutual_info_score(*fenced[:2]), ops.mutual_info_score(preds, target)
     else:

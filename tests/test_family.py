@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import clustering_metrics
 from clustering_metrics import formulas, functional
-from clustering_metrics.summary import contingency_summary
+from clustering_metrics.summary import contingency_summary, stack_summaries
 from labels import LABEL_DTYPES, label_pairs, make_labels
 from reference import as_python_ints, contingency, contingency_numpy, family_exact, pair_counts
 
@@ -360,6 +360,37 @@ def test_summary_op_opcheck_and_fake_shapes():
     torch.library.opcheck(op, (preds, target), test_utils=("test_schema", "test_autograd_registration", "test_faketensor"))
     compiled = torch.compile(lambda p, t: functional.adjusted_rand_score(p, t), fullgraph=False)
     assert torch.equal(compiled(preds, target), functional.adjusted_rand_score(preds, target))
+
+
+def test_summary_without_the_mutual_info():
+    # mutual_info=False leaves only the MI slot out (NaN); every other slot is
+    # the full summary's, bit for bit, and the information formulas refuse it
+    # rather than score it (a perfect match would otherwise hide the NaN as 1).
+    generator = torch.Generator().manual_seed(13)
+    preds = torch.randint(-5, 5, (3_000,), generator=generator)
+    target = torch.randint(0, 40, (3_000,), generator=generator)
+    op = torch.ops.clustering_metrics.contingency_summary.default
+    torch.library.opcheck(op, (preds, target, None, False, False),
+                          test_utils=("test_schema", "test_autograd_registration", "test_faketensor"))
+    for expected_mutual_info in (False, True):
+        full = contingency_summary(preds, target, expected_mutual_info=expected_mutual_info)
+        lean = contingency_summary(preds, target, expected_mutual_info=expected_mutual_info, mutual_info=False)
+        assert not lean.has_mutual_info and math.isnan(lean.mutual_info.item())
+        for got, expected in zip((lean.pred_totals, lean.target_totals, lean.integers), (full.pred_totals,
+                                                                                       full.target_totals, full.integers)):
+            assert torch.equal(got, expected)
+        others = torch.arange(lean.reals.numel()) != list(clustering_metrics._C.SUMMARY_REAL_SLOTS).index("mutual_info")
+        torch.testing.assert_close(lean.reals[others], full.reals[others], rtol=0, atol=0, equal_nan=True)
+        for name in formulas.NEEDS_MUTUAL_INFO:
+            with pytest.raises(ValueError, match="mutual_info=True"):
+                formulas.METRICS[name](lean, "arithmetic", 1.0)
+        for name in set(formulas.METRICS) - formulas.NEEDS_MUTUAL_INFO:
+            assert torch.equal(formulas.METRICS[name](lean, "arithmetic", 1.0),
+                               formulas.METRICS[name](full, "arithmetic", 1.0))
+    same = contingency_summary(preds, preds, mutual_info=False)  # a perfect match
+    with pytest.raises(ValueError, match="mutual_info=True"):
+        formulas.normalized_mutual_info(same)
+    assert not same.transposed().has_mutual_info and not stack_summaries([same, same]).has_mutual_info
 
 
 def test_adjusted_mutual_info_refuses_a_summary_without_the_expected_mutual_info():

@@ -26,6 +26,7 @@ from clustering_metrics.summary import ContingencySummary
 __all__ = [
     "METRICS",
     "NEEDS_EXPECTED_MUTUAL_INFO",
+    "NEEDS_MUTUAL_INFO",
     "adjusted_mutual_info",
     "adjusted_rand_index",
     "completeness",
@@ -34,6 +35,7 @@ __all__ = [
     "metric_names",
     "mutual_info",
     "needs_expected_mutual_info",
+    "needs_mutual_info",
     "normalized_mutual_info",
     "rand_index",
     "scores",
@@ -53,6 +55,8 @@ METRICS = {
     "fowlkes_mallows_index": lambda s, average_method, beta: fowlkes_mallows(s),
 }
 NEEDS_EXPECTED_MUTUAL_INFO = frozenset({"adjusted_mutual_info_score"})
+NEEDS_MUTUAL_INFO = frozenset({"mutual_info_score", "normalized_mutual_info_score", "adjusted_mutual_info_score",
+                               "homogeneity_score", "completeness_score", "v_measure_score"})
 
 
 def metric_names(metrics: Union[str, Sequence[str], None] = None) -> List[str]:
@@ -67,6 +71,11 @@ def metric_names(metrics: Union[str, Sequence[str], None] = None) -> List[str]:
 def needs_expected_mutual_info(names: Sequence[str]) -> bool:
     """Whether any of the metrics needs the expected MI, the costliest part of a summary."""
     return any(name in NEEDS_EXPECTED_MUTUAL_INFO for name in names)
+
+
+def needs_mutual_info(names: Sequence[str]) -> bool:
+    """Whether any of the metrics needs the MI (the information metrics do, the pair-counting ones do not)."""
+    return any(name in NEEDS_MUTUAL_INFO for name in names)
 
 
 def scores(

@@ -31,14 +31,22 @@ def _one(like: Tensor) -> Tensor:
     return torch.ones_like(like)
 
 
+def _mutual_info_of(s: ContingencySummary, metric: str) -> Tensor:
+    # Refused rather than NaN: the edge-case branches (a perfect match scores
+    # 1) would otherwise hide the missing value.
+    if not s.has_mutual_info:
+        raise ValueError(f"{metric} needs a summary made with mutual_info=True")
+    return s.mutual_info
+
+
 def mutual_info(s: ContingencySummary) -> Tensor:
     """MI(U, V) = sum_ij (n_ij / N) log(N n_ij / (a_i b_j)), in nats; 0 for empty input."""
-    return s.mutual_info
+    return _mutual_info_of(s, "mutual_info")
 
 
 def normalized_mutual_info(s: ContingencySummary, average_method: str = "arithmetic") -> Tensor:
     """MI / mean(H(U), H(V)); 1 for a perfect match (both sides one cluster, or empty, included), 0 when MI is 0."""
-    mi = s.mutual_info
+    mi = _mutual_info_of(s, "normalized_mutual_info")
     normalizer = generalized_mean(s.entropy_pred, s.entropy_target, average_method)
     value = torch.where(mi == 0, torch.zeros_like(mi), mi / normalizer)
     return torch.where(s.perfect_match, _one(mi), value)
@@ -54,7 +62,7 @@ def adjusted_mutual_info(s: ContingencySummary, average_method: str = "arithmeti
     """
     if not s.has_expected_mutual_info:
         raise ValueError("adjusted_mutual_info needs a summary made with expected_mutual_info=True")
-    mi, emi = s.mutual_info, s.expected_mutual_info
+    mi, emi = _mutual_info_of(s, "adjusted_mutual_info"), s.expected_mutual_info
     normalizer = generalized_mean(s.entropy_pred, s.entropy_target, average_method)
     value = (mi - emi) / (normalizer - emi)
     n = s.n_samples
@@ -67,14 +75,14 @@ def adjusted_mutual_info(s: ContingencySummary, average_method: str = "arithmeti
 
 def homogeneity(s: ContingencySummary) -> Tensor:
     """MI / H(target): 1 when each predicted cluster holds one target class; 1 when H(target) is 0 (or no input)."""
-    h = s.mutual_info / s.entropy_target
+    h = _mutual_info_of(s, "homogeneity") / s.entropy_target
     h = torch.where(s.num_target_clusters <= 1, _one(h), h)
     return torch.where(s.perfect_match, _one(h), h)
 
 
 def completeness(s: ContingencySummary) -> Tensor:
     """MI / H(preds): 1 when each target class lies in one predicted cluster; 1 when H(preds) is 0 (or no input)."""
-    c = s.mutual_info / s.entropy_pred
+    c = _mutual_info_of(s, "completeness") / s.entropy_pred
     c = torch.where(s.num_pred_clusters <= 1, _one(c), c)
     return torch.where(s.perfect_match, _one(c), c)
 

@@ -28,7 +28,7 @@ namespace clustering_metrics {
 // expressions converted to float64 within about 1.5 ulp, so that the
 // formulas over them only divide.
 #define CM_SUMMARY_REAL_SLOTS(X)                                                      \
-  X(kMutualInfo, "mutual_info")                                                       \
+  X(kMutualInfo, "mutual_info")                          /* NaN when not asked for */ \
   X(kEntropyPred, "entropy_pred")                                                     \
   X(kEntropyTarget, "entropy_target")                                                 \
   X(kExpectedMutualInfo, "expected_mutual_info")         /* NaN unless asked for */   \

@@ -73,7 +73,8 @@ Tensor nonzero_totals(const Totals& totals, int64_t count) {
 
 std::tuple<Tensor, Tensor, Tensor, Tensor> contingency_summary_cpu(Tensor preds, Tensor target,
                                                                    std::optional<Tensor> counts,
-                                                                   bool with_expected_mutual_info) {
+                                                                   bool with_expected_mutual_info,
+                                                                   bool with_mutual_info) {
   check_label_pair(preds, target, "preds", "target");
   if (counts.has_value()) check_counts(*counts, preds, "counts");
   CountedCells cells = count_compact(preds, target, counts);
@@ -93,7 +94,11 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> contingency_summary_cpu(Tensor preds,
                                     ? expected_mutual_info(summary.row_tally, summary.col_tally, summary.total)
                                     : std::numeric_limits<double>::quiet_NaN();
   // The adjusted MI's numerator is MI - EMI: the MI is then accurate relative to that too.
-  values.mutual_info = mutual_info(cells, summary, with_expected_mutual_info ? values.expected_mutual_info : 0.0);
+  // Skipped when no metric asked needs it: below kTermBlock cells it costs a
+  // series per cell, more than the rest of the summary.
+  values.mutual_info = with_mutual_info
+                           ? mutual_info(cells, summary, with_expected_mutual_info ? values.expected_mutual_info : 0.0)
+                           : std::numeric_limits<double>::quiet_NaN();
   cells = CountedCells{};  // the outputs need only the summary
   Tensor integers = torch::stable::empty({kNumSummaryIntegers}, ScalarType::Long);
   Tensor reals = torch::stable::empty({kNumSummaryReals}, ScalarType::Double);

@@ -91,14 +91,15 @@ CountTally tally_on_host(const Tensor& totals) {
 // double precision, which GPUs lack.
 std::tuple<Tensor, Tensor, Tensor, Tensor> contingency_summary_cuda(const Tensor& preds, const Tensor& target,
                                                                     const std::optional<Tensor>& counts,
-                                                                    bool with_expected_mutual_info) {
+                                                                    bool with_expected_mutual_info,
+                                                                    bool with_mutual_info) {
   check_label_pair(preds, target, "preds", "target");
   if (counts.has_value()) check_counts(*counts, preds, "counts");
   const DeviceGuard device_guard(preds.get_device_index());
   check_not_capturing("contingency_summary");
   const CountedCells cells = count_compact(preds, target, counts);
   Summary summary = summarize(cells);
-  mutual_info(cells, summary);
+  if (with_mutual_info) mutual_info(cells, summary);  // the slot stays NaN otherwise
   Tensor pred_totals = nonzero_entries(summary.row_totals);
   Tensor target_totals = nonzero_entries(summary.col_totals);
   if (with_expected_mutual_info) {
