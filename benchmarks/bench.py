@@ -343,7 +343,8 @@ def implementation(impl: str, metric: str) -> Callable[[Inputs], object]:
         if metric == "mutual_info_score":
             return lambda x: cm_ops.mutual_info_score(x.preds, x.target)
         expected = metric in formulas.NEEDS_EXPECTED_MUTUAL_INFO
-        return lambda x: cm_ops.contingency_summary(x.preds, x.target, None, expected)
+        needs_mi = metric in formulas.NEEDS_MUTUAL_INFO
+        return lambda x: cm_ops.contingency_summary(x.preds, x.target, None, expected, needs_mi)
     if impl == "torchmetrics":
         fn = getattr(torchmetrics_clustering, metric)
         return lambda x: fn(x.preds, x.target)

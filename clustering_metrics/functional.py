@@ -340,4 +340,4 @@ def pair_confusion_matrix(preds: Tensor, target: Tensor) -> Tensor:
                 [0, 2]])
     """
     check_cluster_labels(preds, target)
-    return pair_confusion_of_summary(contingency_summary(preds, target))
+    return pair_confusion_of_summary(contingency_summary(preds, target, mutual_info=False))

@@ -23,9 +23,9 @@ resample ``b`` is Philox stream ``b`` under the seed.
 
 **Pairwise scores.** :func:`pairwise_scores` ranks each of M labelings once,
 into the narrowest integer type that holds its ranks, and summarises each
-pair of them from those ids: their range is small and known, so the summary
-op counts them directly in one pass, with no labels to rank again (2-4 times
-faster than counting into a table and summarising its cells).
+pair of them from those ids: ranks are dense, so the summary op's counting
+plan indexes them directly, in one pass over the pair, with no labels to
+rank again.
 """
 
 import numbers

