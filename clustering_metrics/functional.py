@@ -321,7 +321,10 @@ def contingency_matrix(preds: Tensor, target: Tensor, sparse: bool = False) -> T
     pred_ids, pred_clusters = ops.rank_labels(pred_labels)
     target_ids, target_classes = ops.rank_labels(target_labels)
     size = (target_classes.numel(), pred_clusters.numel())
-    return torch.sparse_coo_tensor(torch.stack([target_ids, pred_ids]), counts, size, is_coalesced=True)
+    # The histogram's cells come in (pred, target) order, not in this table's
+    # row-major order: coalesce() sorts them, so that the flag it sets is true
+    # for the operations that trust it (CSR conversion, products).
+    return torch.sparse_coo_tensor(torch.stack([target_ids, pred_ids]), counts, size).coalesce()
 
 
 def pair_confusion_matrix(preds: Tensor, target: Tensor) -> Tensor:

@@ -173,6 +173,7 @@ def test_cluster_accuracy_class_accumulates_batches(num_classes):
 # ------------------------------------------------------------------ contingency and pair confusion matrices
 
 
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("dtypes", [(torch.int64, torch.int64), (torch.int8, torch.uint64), (torch.bool, torch.int32)],
                          ids=str)
@@ -186,6 +187,11 @@ def test_contingency_matrix_equals_sklearn(sparse, dtypes):
     expected = sklearn_contingency_matrix(as_ints(target), as_ints(preds))
     dense = got.to_dense() if sparse else got
     assert got.dtype == torch.int64 and dense.tolist() == expected.tolist()
+    if sparse:
+        # Operations that trust the coalesced flag read the cells in row-major order.
+        assert got.to_sparse_csr().to_dense().tolist() == expected.tolist()
+        assert got.to_sparse_csc().to_dense().tolist() == expected.tolist()
+        torch.sparse_coo_tensor(got.indices(), got.values(), got.shape, is_coalesced=True, check_invariants=True)
 
 
 @pytest.mark.parametrize("seed, n, pred_clusters, target_clusters", [(0, 1, 1, 1), (1, 2, 2, 1), (2, 500, 7, 3),
