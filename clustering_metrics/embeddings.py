@@ -213,17 +213,22 @@ def _silhouette_cluster_sums(data: Tensor, ids: Tensor, k: int, metric: str) -> 
     if metric == "euclidean":
         return ops.silhouette_sums(data, ids, k), torch.bincount(ids, minlength=k)
     # Squared Euclidean distances sum in closed form around each cluster's mean:
-    # sum over j in c of |x_i - x_j|^2 = n_c |x_i - mean_c|^2 + m2_c. The data are
-    # taken relative to their first row first (exactly, for float32 data): a mean
-    # near 1e7 carries 1e-9 of rounding, which |x_i - mean_c|^2 would keep.
-    shifted = data.to(torch.float64) - data[:1].to(torch.float64)
-    counts, means, m2 = ops.cluster_moments(shifted, ids, k)
+    # sum over j in c of |x_i - x_j|^2 = n_c |x_i - mean_c|^2 + m2_c. Each mean is
+    # kept as a row of its cluster (the reference) plus the mean's offset from
+    # it, and x_i - mean_c is formed as (x_i - reference_c) - offset_c: a mean
+    # 1e8 from every row it is compared with would otherwise carry 1e-8 of
+    # rounding into |x_i - mean_c|^2. The differences from a reference are
+    # exact for float32 data and one rounding of the difference for float64.
     n, d = data.shape
+    first_rows = torch.full((k,), n, dtype=torch.int64, device=data.device).scatter_reduce(
+        0, ids, torch.arange(n, device=data.device), "amin")
+    references = data[first_rows].to(torch.float64)
+    counts, offsets, m2 = ops.cluster_moments(data.to(torch.float64) - references[ids], ids, k)
     sums = torch.empty((n, k), dtype=torch.float64, device=data.device)
     rows = max(1, _PAIR_BLOCK // max(1, k * d))
     for first in range(0, n, rows):
-        block = shifted[first:first + rows]
-        squared = ((block[:, None, :] - means[None, :, :]) ** 2).sum(dim=2)
+        block = data[first:first + rows].to(torch.float64)
+        squared = (((block[:, None, :] - references[None, :, :]) - offsets[None, :, :]) ** 2).sum(dim=2)
         sums[first:first + rows] = counts.to(torch.float64) * squared + m2
     return sums, counts
 

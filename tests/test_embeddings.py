@@ -377,6 +377,23 @@ def test_every_silhouette_sample_within_1e10_of_direct_float64(metric, offset):
 
 
 @pytest.mark.usefixtures("float64_default")
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean"])
+def test_silhouette_of_clusters_far_from_the_first_row_is_exact_in_any_row_order(metric):
+    # Clusters 1e8 from the first row's cluster and 0.3 from each other: the
+    # squared distances' closed form must not take the means relative to one
+    # row for all clusters (their rounding at 1e8 is 1e-8).
+    rng = np.random.default_rng(24)
+    labels = np.array([0] * 4 + [1, 2] * 13)
+    data = rng.normal(size=(30, 2))
+    data[4:] += 1e8
+    data[4:][labels[4:] == 2] += 0.3
+    expected = direct_silhouette(data, labels, squared=metric == "sqeuclidean")
+    for order in (np.arange(30), np.r_[4:30, 0:4], rng.permutation(30)):
+        got = functional.silhouette_samples(torch.from_numpy(data[order]), torch.from_numpy(labels[order]), metric=metric)
+        np.testing.assert_allclose(got.numpy(), expected[order], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.usefixtures("float64_default")
 def test_silhouette_equals_sklearn_and_50_digit_arithmetic():
     data, labels = blobs(21, n=300, d=4, k=3, dtype=torch.float64)
     assert functional.silhouette_score(data, labels).item() == pytest.approx(
