@@ -173,7 +173,8 @@ def dunn_index(data: Tensor, labels: Tensor, p: float = 2) -> Tensor:
     The textbook index (Dunn, 1974) divides the smallest distance between two
     points of different clusters by the largest cluster diameter instead; this
     follows torchmetrics' definition, so that the drop-in gives the same
-    numbers. Inf when every point sits on its centroid.
+    numbers. Inf when every point sits on its centroid and no two centroids
+    coincide; NaN (0 / 0, as torchmetrics gives) when two also coincide.
 
     Example:
         >>> import torch

@@ -586,8 +586,10 @@ class CalinskiHarabaszScore(Metric):
     mean and centred second moment (``cluster_labels``, ``cluster_sizes``,
     ``cluster_means``, ``cluster_m2``), O(k d) memory. An update reduces the
     batch per cluster and merges it into the state by Chan's pairwise
-    update, which stays accurate however far the data sit from the origin;
-    ranks' states are gathered and merged the same way.
+    update, which keeps the second moments accurate however far the data
+    sit from the origin (the means are float64 values: the user guide says
+    what that costs far from it); ranks' states are gathered and merged the
+    same way.
 
     Example:
         >>> import torch

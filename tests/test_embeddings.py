@@ -335,6 +335,17 @@ def test_dunn_index_equals_torchmetrics_definition_in_float64(p):
         tm.dunn_index(small, small_labels, p).item(), rel=1e-12)
 
 
+def test_dunn_index_of_points_on_their_centroids_follows_torchmetrics():
+    # Every point on its centroid: the largest distance to a centroid is 0.
+    apart = torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
+    labels = torch.tensor([0, 0, 1, 1])
+    assert functional.dunn_index(apart, labels).item() == math.inf
+    assert tm.dunn_index(apart, labels).item() == math.inf
+    # The centroids coincide too: 0 / 0.
+    assert math.isnan(functional.dunn_index(torch.ones(4, 2), labels).item())
+    assert math.isnan(tm.dunn_index(torch.ones(4, 2), labels).item())
+
+
 def test_dunn_index_docstring_example_and_checks():
     data = torch.tensor([[0, 0], [0.5, 0], [1, 0], [0.5, 1]])
     assert functional.dunn_index(data, torch.tensor([0, 0, 0, 1])).item() == pytest.approx(2.0)
