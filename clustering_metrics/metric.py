@@ -46,7 +46,40 @@ __all__ = [
 ]
 
 
-class ContingencyMetric(Metric):
+class _Metric(Metric):
+    """torchmetrics' ``Metric``, except that a ``forward`` that raises leaves the state as it was before the call."""
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """This batch's value, with the batch added to the state; if the value cannot be had (``forward`` raises,
+        say for a batch of one cluster), the state is left as it was, and the batch is not added.
+
+        torchmetrics' ``forward`` moves the state aside, scores the batch alone
+        and merges the two afterwards, or adds the batch before scoring it
+        alone: a batch whose score raises would otherwise leave only itself in
+        the state and lose every batch before it.
+        """
+        adds_first = self.full_state_update or self.full_state_update is None or self.dist_sync_on_step
+        # Set aside, the state's tensors are not changed but its lists are emptied (so the lists are copied, not
+        # their tensors); added to first, the tensors change too, so everything is copied.
+        saved = self._copy_state_dict() if adds_first else {
+            name: list(value) if isinstance(value, list) else value
+            for name, value in ((name, getattr(self, name)) for name in self._defaults)
+        }
+        settings = {name: getattr(self, name) for name in _FORWARD_SETTINGS}
+        try:
+            return super().forward(*args, **kwargs)
+        except Exception:
+            for name, value in {**saved, **settings}.items():
+                setattr(self, name, value)
+            raise
+
+
+# What torchmetrics' forward changes besides the state, and restores when it returns.
+_FORWARD_SETTINGS = ("_update_count", "_computed", "_to_sync", "_should_unsync", "compute_on_cpu", "_enable_grad",
+                     "_is_synced")
+
+
+class ContingencyMetric(_Metric):
     """Base of every metric here: the state counts every label pair seen since the last reset.
 
     Instead of keeping every label of the epoch, the state holds counts, so
@@ -467,7 +500,7 @@ class ClusterAccuracy(ContingencyMetric):
         return bootstrap_cluster_accuracy(*self._cells(), num_resamples, confidence_level, seed, method)
 
 
-class EmbeddingMetric(Metric):
+class EmbeddingMetric(_Metric):
     """Base of the intrinsic metrics that need every point: the state is the embedded data and its labels.
 
     The Davies-Bouldin index, the Dunn index and the silhouette need each
@@ -579,7 +612,7 @@ class SilhouetteScore(EmbeddingMetric):
         return embeddings.silhouette_score(*self._gathered(), metric=self.metric)
 
 
-class CalinskiHarabaszScore(Metric):
+class CalinskiHarabaszScore(_Metric):
     """The Calinski-Harabasz score; a drop-in for ``torchmetrics.clustering.CalinskiHarabaszScore``.
 
     Its state is not the data but each cluster's moments: its label, size,

@@ -77,6 +77,48 @@ def test_forward_returns_batch_value_and_accumulates():
     )
 
 
+def _bad_forward_cases():
+    import clustering_metrics as cm
+    from sklearn import metrics as sk
+
+    generator = torch.Generator().manual_seed(5)
+    labels = [torch.randint(0, 3, (40,), generator=generator) for _ in range(3)]
+    points = [torch.randn(40, 2, generator=generator, dtype=torch.float64) + 3 * l[:, None] for l in labels]
+    all_labels, all_points = torch.cat(labels).numpy(), torch.cat(points).numpy()
+    pairs = list(zip(labels, [l.flip(0) for l in labels]))
+    all_target = torch.cat([t for _, t in pairs]).numpy()
+    return [
+        # (metric, good batches, a batch whose forward raises, the reference on the good batches)
+        (lambda **kw: cm.MutualInfoScore(**kw), pairs, (torch.tensor([0.5]), torch.tensor([0])),
+         sk.mutual_info_score(all_target, all_labels)),
+        (lambda **kw: cm.AdjustedRandScore(num_pred_clusters=3, num_target_clusters=3, **kw), pairs,
+         (torch.tensor([5]), torch.tensor([0])), sk.adjusted_rand_score(all_target, all_labels)),
+        (lambda **kw: cm.DaviesBouldinScore(**kw), list(zip(points, labels)),
+         (torch.randn(1, 2, dtype=torch.float64), torch.tensor([0])), sk.davies_bouldin_score(all_points, all_labels)),
+        (lambda **kw: cm.CalinskiHarabaszScore(**kw), list(zip(points, labels)),
+         (torch.randn(4, 2, dtype=torch.float64), torch.zeros(4, dtype=torch.int64)),
+         sk.calinski_harabasz_score(all_points, all_labels)),
+    ]
+
+
+@pytest.mark.parametrize("sync_on_step", [False, True], ids=["set-aside", "added-first"])
+@pytest.mark.parametrize("case", range(4), ids=["mi", "bounded-ari", "davies-bouldin", "calinski-harabasz"])
+def test_forward_that_raises_keeps_the_state_it_had(case, sync_on_step, float64_default):
+    # torchmetrics' forward scores the batch on its own, with the state moved
+    # aside or the batch added first; a batch whose score raises (a float
+    # label, a label outside the bounds, one cluster) must not take the
+    # batches before it with it.
+    make, good, bad, expected = _bad_forward_cases()[case]
+    metric = make(dist_sync_on_step=sync_on_step)
+    for batch in good[:-1]:
+        metric.update(*batch)
+    metric(*good[-1])
+    with pytest.raises(ValueError):
+        metric(*bad)
+    assert metric.compute().item() == pytest.approx(expected, rel=1e-12)
+    assert metric._update_count == len(good)
+
+
 def test_rejects_float_labels_at_update():
     metric = MutualInfoScore()
     with pytest.raises(ValueError, match="Expected real, discrete values"):
