@@ -14,6 +14,7 @@ import math
 import os
 import pickle
 import re
+import tokenize
 import warnings
 from typing import List, NamedTuple, Optional, Tuple
 
@@ -118,7 +119,8 @@ def _label(row: List[str], index: int, width: int, column: Optional[str], path: 
 
 
 def _is_blank(row: List[str]) -> bool:
-    return all(not cell.strip() for cell in row)
+    # A line with a delimiter has fields, even empty ones: it is a row whose label is missing, not a blank line.
+    return len(row) <= 1 and all(not cell.strip() for cell in row)
 
 
 def _read_column_exact(path: str, index: int, width: int, column: Optional[str], skip_header: bool,
@@ -148,6 +150,7 @@ class FileScan(NamedTuple):
     lines: int  # a last line without a newline counts
     has_quote: bool
     delimiters_per_line_vary: bool  # whether some line has another number of delimiters than the first
+    has_lone_carriage_return: bool  # a \r not followed by \n, which numpy reads as a line end and the count does not
 
 
 def _scan(path: str, np, delimiter: str = ",") -> FileScan:
@@ -156,11 +159,14 @@ def _scan(path: str, np, delimiter: str = ",") -> FileScan:
     Trailing blank lines count as lines here: _trailing_blank_lines tells them apart.
     """
     lines, has_quote, last_byte, varies = 0, False, b"\n", False
+    carriage_returns, line_ends = 0, 0  # \r, and \r\n (also across chunks)
     first_commas, commas_in_line = None, 0  # delimiters of the first line; of the line running across chunks
     separator = ord(delimiter)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(SCAN_CHUNK_BYTES), b""):
             lines += chunk.count(b"\n")
+            carriage_returns += chunk.count(b"\r")
+            line_ends += chunk.count(b"\r\n") + (last_byte == b"\r" and chunk[:1] == b"\n")
             has_quote = has_quote or b'"' in chunk
             last_byte = chunk[-1:]
             data = np.frombuffer(chunk, dtype=np.uint8)
@@ -179,7 +185,7 @@ def _scan(path: str, np, delimiter: str = ",") -> FileScan:
                 commas_in_line += int(commas_before[-1])
     if last_byte != b"\n":
         varies = varies or (first_commas is not None and commas_in_line != first_commas)
-    return FileScan(lines + (last_byte != b"\n"), has_quote, varies)
+    return FileScan(lines + (last_byte != b"\n"), has_quote, varies, carriage_returns != line_ends)
 
 
 def _trailing_blank_lines(path: str) -> Optional[int]:
@@ -219,9 +225,11 @@ def _read_column_fast(path: str, index: int, column: Optional[str], skip_header:
         return None
     if np.lib.NumpyVersion(np.__version__) < "1.23.0":  # the C parser and its quotechar came in 1.23
         return None
+    if len(delimiter.encode()) != 1:  # the byte scan counts one-byte delimiters
+        return None
     scan = _scan(path, np, delimiter)
     trailing = _trailing_blank_lines(path)
-    if scan.has_quote or trailing is None:
+    if scan.has_quote or scan.has_lone_carriage_return or trailing is None:
         return None
     # Trailing blank lines have no delimiters; the others must have the first line's.
     lines = scan.lines - trailing
@@ -296,8 +304,16 @@ def _load_csv(path: str, column: Optional[str], header: Optional[bool], delimite
 
 
 def _refuse_dtype(path: str, what: str, dtype: object) -> None:
-    rule = "embeddings must be floating-point" if what == "embeddings" else "cluster labels must be integers"
+    rule = ("embeddings must be floating-point, of at most 64 bits" if what == "embeddings"
+            else "cluster labels must be integers (or bool), of at most 64 bits")
     raise InputError(f"{path}: {what} have dtype {dtype}; {rule}")
+
+
+# The tensor dtypes read from .pt files: the integer ones the ops count, and the
+# floating-point ones the embedding ops read (float8 and other floats convert
+# exactly to float64, as the functions do).
+_LABEL_DTYPES = (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.uint16, torch.uint32,
+                 torch.uint64)
 
 
 def _load_npy(path: str, what: str = "labels") -> torch.Tensor:
@@ -330,7 +346,9 @@ def _load_npy(path: str, what: str = "labels") -> torch.Tensor:
                 )
             f.seek(0)
             array = np.lib.format.read_array(f, allow_pickle=False)
-        except (ValueError, EOFError) as err:
+        except (ValueError, EOFError, SyntaxError, OverflowError, MemoryError, tokenize.TokenError) as err:
+            # A damaged header reaches numpy's literal parser (SyntaxError, TokenError) or
+            # declares sizes past a C long (OverflowError).
             raise InputError(f"{path}: not a readable .npy array of {what} ({_reason(err)})") from None
     # torch.from_numpy takes only native byte order. (np.ascontiguousarray
     # would also turn a 0-d array into a 1-D one, hiding it from the 1-D check.)
@@ -371,8 +389,11 @@ def _load_pt(path: str, what: str = "labels") -> torch.Tensor:
     if kind is not None:
         expected = "a dense 2-D floating-point tensor" if what == "embeddings" else "a dense 1-D integer tensor"
         raise InputError(f"{path}: expected {expected}, found a {kind}")
-    if value.is_complex() or value.is_floating_point() != (what == "embeddings"):
+    if (what == "embeddings" and not value.is_floating_point()) or (what != "embeddings" and
+                                                                   value.dtype not in _LABEL_DTYPES):
         _refuse_dtype(path, what, value.dtype)
+    if value.is_floating_point() and value.dtype not in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+        value = value.to(torch.float64)
     return value
 
 
@@ -434,4 +455,6 @@ def load_embeddings(path: str) -> torch.Tensor:
         raise InputError(f"{path}: cannot read the file ({err})") from None
     if data.ndim != 2:
         raise InputError(f"{path}: embeddings must be 2-D (samples x dimensions) but have shape {tuple(data.shape)}")
+    if data.shape[1] == 0:
+        raise InputError(f"{path}: the embeddings have no dimensions (shape {tuple(data.shape)})")
     return data

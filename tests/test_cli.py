@@ -705,6 +705,35 @@ def test_npy_header_larger_than_the_file(tmp_path, capsys, monkeypatch, shape, d
     assert_one_line_error(status, out, err, f"truncated .npy file: its header declares shape {shape}")
 
 
+@pytest.mark.parametrize("damage", ["header length", "huge dimension"])
+@pytest.mark.parametrize("command, dtype", [("score", np.int64), ("intrinsic", np.float64)])
+def test_npy_header_that_numpy_cannot_parse_is_one_line(tmp_path, capsys, damage, command, dtype):
+    path = tmp_path / "bad.npy"
+    if damage == "header length":  # cuts the header short: numpy's literal parser fails
+        np.save(path, np.arange(8, dtype=dtype).reshape(4, 2) if command == "intrinsic" else np.arange(8))
+        raw = bytearray(path.read_bytes())
+        raw[8:10] = (40).to_bytes(2, "little")
+        path.write_bytes(bytes(raw))
+    else:  # no data, and a dimension past a C long
+        path.write_bytes(_npy_header((0, 10**20), np.dtype(dtype).str))
+    labels = write_labels(tmp_path, "y.npy", np.array([0, 0, 1, 1]))
+    status, out, err = run_cli([command, str(path), labels], capsys)
+    assert_one_line_error(status, out, err, "not a readable .npy array")
+
+
+def test_pt_of_bits_labels_is_refused_and_float8_embeddings_are_read(tmp_path, capsys):
+    labels = _save(tmp_path, "bits.pt", torch.zeros(4, dtype=torch.uint8).view(torch.bits8))
+    status, out, err = run_cli(["score", labels, labels], capsys)
+    assert_one_line_error(status, out, err, "labels have dtype torch.bits8; cluster labels must be integers")
+    data = np.array([[0.0, 0.5], [0.25, 0.5], [4.0, 4.0], [4.5, 4.0], [8.0, 0.0]])  # exact in float8_e4m3fn
+    embeddings = _save(tmp_path, "x.pt", torch.from_numpy(data).to(torch.float8_e4m3fn))
+    label_values = np.array([0, 0, 1, 1, 2])
+    status, out, err = run_cli(["intrinsic", embeddings, write_labels(tmp_path, "y.npy", label_values),
+                                "--metric", "calinski_harabasz_score"], capsys)
+    assert status == 0, err
+    assert float(out) == pytest.approx(sklearn_metrics.calinski_harabasz_score(data, label_values), rel=1e-12)
+
+
 def test_truncated_real_npy(tmp_path, capsys):
     write_labels(tmp_path, "bad.npy", PREDS)
     path = _truncated(tmp_path, "bad.npy", 0.5)
@@ -814,6 +843,8 @@ def test_intrinsic_default_metrics_leave_out_the_silhouette(tmp_path, capsys):
     "data, labels, phrase",
     [
         (np.zeros((4, 2), dtype=np.int64), [0, 0, 1, 1], "embeddings have dtype int64; embeddings must be floating-point"),
+        (np.zeros((4, 2), dtype=np.longdouble), [0, 0, 1, 1], "floating-point, of at most 64 bits"),
+        (np.zeros((4, 0)), [0, 0, 1, 1], "the embeddings have no dimensions (shape (4, 0))"),
         (np.zeros(4), [0, 0, 1, 1], "embeddings must be 2-D"),
         (np.zeros((5, 2)), [0, 0, 1, 1], "DATA has 5 rows but LABELS has 4 labels"),
         (np.array([[0.0, 1.0], [np.nan, 0.0], [1.0, 1.0], [2.0, 2.0]]), [0, 0, 1, 1], "row 1 has a value that is not finite"),
@@ -851,6 +882,34 @@ def test_blank_lines_at_the_end_are_no_labels(tmp_path, ending, size):
 def test_a_blank_line_among_labels_is_still_an_error(tmp_path, text):
     column = "k" if text.startswith("id") else None
     assert "the label is empty" in csv_error(tmp_path, text, column)
+
+
+@pytest.mark.parametrize("delimiter", ["→", "é"])
+@pytest.mark.parametrize("size", [4, 200_000])
+def test_rows_of_other_widths_are_errors_with_a_multibyte_delimiter(tmp_path, delimiter, size):
+    rows = "".join(f"{i}{delimiter}{i % 5}\n" for i in range(size))
+    path = tmp_path / "labels.csv"
+    for bad_row, phrase in ((f"3{delimiter}3{delimiter}99", "the row has 3 fields but the header has 2"),
+                            ("3", "the row has 1 fields but the header has 2")):
+        path.write_bytes(f"a{delimiter}b\n{rows}{bad_row}\n{rows}".encode())
+        with pytest.raises(data_files.InputError, match=f"line {size + 2}: {phrase}"):
+            data_files.load_labels(str(path), "b", delimiter=delimiter)
+    path.write_bytes(f"a{delimiter}b\n{rows}".encode())
+    assert data_files.load_labels(str(path), "b", delimiter=delimiter).labels.tolist() == [i % 5 for i in range(size)]
+
+
+@pytest.mark.parametrize("text", ["1\r\r\n2\r\r\n3\r\r\n", "1\n\n2\r3\n4\n5\n6\n7\n"])
+@pytest.mark.parametrize("padding", [0, 300_000])  # the exact reader, and the fast one
+def test_a_blank_line_made_by_a_lone_carriage_return_is_an_error(tmp_path, text, padding):
+    # numpy reads a lone \r as a line end, and skips the blank lines it makes.
+    assert "the label is empty" in csv_error(tmp_path, text + "4\n" * padding)
+
+
+@pytest.mark.parametrize("text, column", [("a,b\n1,1\n2,2\n3,3\n,\n", "a"), ("a,b\n1,1\n,\n2,2\n", "b"),
+                                          ("a,b\n1,1\n2,2\n" + "3,3\n" * 200_000 + ",\n", "a")])
+def test_a_row_of_empty_cells_is_a_missing_label_not_a_blank_line(tmp_path, text, column):
+    line = text.count("\n") if text.endswith(",\n") else 3
+    assert f"line {line}: the label is empty" in csv_error(tmp_path, text, column)
 
 
 def test_a_file_of_blank_lines_has_no_labels(tmp_path):
