@@ -7,8 +7,11 @@ in their files, not where in this package the problem was noticed.
 
 import argparse
 import json
+import math
+import os
 import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence
+import warnings
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -116,8 +119,36 @@ def _check_device(device: str) -> None:
             raise InputError("--device cuda: this build of clustering_metrics has no CUDA kernels")
 
 
+def _refuse_unused_text_options(options: Sequence[Tuple[str, Any, Sequence[Tuple[str, str]]]]) -> None:
+    """Refuses a .csv/.txt option given when none of the files it applies to is a .csv/.txt file.
+
+    ``options`` holds (option, value, the files it applies to as (name, path)); None or False values were not given.
+    """
+    for option, value, files in options:
+        if value is None or value is False:
+            continue
+        if not any(os.path.splitext(path)[1].lower() in (".csv", ".txt") for _, path in files):
+            kinds = " and ".join(f"{name} is a {os.path.splitext(path)[1] or 'file without extension'} file"
+                                 for name, path in files)
+            raise InputError(f"{option} applies to .csv/.txt files only, and {kinds}")
+
+
+def _header_option(header: Optional[bool]) -> Optional[str]:
+    return None if header is None else "--header" if header else "--no-header"
+
+
 def score(args: argparse.Namespace) -> None:
     _check_device(args.device)
+    preds_file, target_file = ("PREDS", args.preds), ("TARGET", args.target)
+    _refuse_unused_text_options([
+        ("--column", args.column, [preds_file, target_file]),
+        ("--preds-column", args.preds_column, [preds_file]),
+        ("--target-column", args.target_column, [target_file]),
+        ("--preds-header", args.preds_header != "auto", [preds_file]),
+        ("--target-header", args.target_header != "auto", [target_file]),
+        (_header_option(args.header), args.header is not None, [preds_file, target_file]),
+        ("--delimiter", args.delimiter, [preds_file, target_file]),
+    ])
     preds_file = load_labels(args.preds, args.preds_column or args.column,
                              _file_header(args.preds_header, args.header), args.delimiter)
     target_file = load_labels(args.target, args.target_column or args.column,
@@ -171,7 +202,7 @@ def score_with_intervals(args: argparse.Namespace, preds: torch.Tensor, target: 
                                                                    level, seed, method, torch.float64)
     intervals = {name: intervals[name] for name in names}
     if args.json:
-        print(json.dumps({
+        print(_json({
             **{name: interval.value.item() for name, interval in intervals.items()},
             "confidence_intervals": {name: [interval.low.item(), interval.high.item()]
                                      for name, interval in intervals.items()},
@@ -180,16 +211,31 @@ def score_with_intervals(args: argparse.Namespace, preds: torch.Tensor, target: 
             "n_samples": preds.numel(), **read}))
         return
     width = max(map(len, names))
-    level = f"{100 * level:g}%"
+    level = f"{100 * level:.15g}%"  # 99.99999%, not :g's 100%
     for name, interval in intervals.items():
         print(f"{name:<{width}}  {interval.value.item()!r}  {level} CI [{interval.low.item()!r}, "
               f"{interval.high.item()!r}]")
 
 
+def _json(value: Any) -> str:
+    """One line of strict JSON, which has no NaN or infinity: those values are written as null."""
+
+    def finite(item: Any) -> Any:
+        if isinstance(item, float) and not math.isfinite(item):
+            return None
+        if isinstance(item, dict):
+            return {key: finite(v) for key, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [finite(v) for v in item]
+        return item
+
+    return json.dumps(finite(value), allow_nan=False)
+
+
 def print_values(values: Dict[str, float], json_extra: Optional[dict]) -> None:
     """Bare values, one per line with its name when there are several; or, given json_extra, one JSON object."""
     if json_extra is not None:
-        print(json.dumps({**values, **json_extra}))
+        print(_json({**values, **json_extra}))
     elif len(values) == 1:
         print(repr(next(iter(values.values()))))
     else:
@@ -200,6 +246,10 @@ def print_values(values: Dict[str, float], json_extra: Optional[dict]) -> None:
 
 def intrinsic(args: argparse.Namespace) -> None:
     _check_device(args.device)
+    labels_path = [("LABELS", args.labels)]
+    _refuse_unused_text_options([("--labels-column", args.labels_column, labels_path),
+                                 (_header_option(args.header), args.header is not None, labels_path),
+                                 ("--delimiter", args.delimiter, labels_path)])
     data = load_embeddings(args.data)
     labels_file = load_labels(args.labels, args.labels_column, args.header, args.delimiter)
     labels = labels_file.labels
@@ -398,9 +448,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--samples", type=_positive_int, default=10_000_000, help="labels in the generated batch (default: 10^7)")
     demo_parser.add_argument("--clusters", type=_positive_int, default=1000, help="clusters a side (default: 1000)")
     demo_parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to compute (default: cpu)")
-    demo_parser.add_argument("--seed", type=int, default=0, help="random seed of the generated batch (default: 0)")
+    demo_parser.add_argument("--seed", type=_seed, default=0,
+                             help="random seed of the generated batch, in [0, 2^63) (default: 0)")
     demo_parser.set_defaults(handler=demo)
     return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"{PROG}: warning: {str(message).splitlines()[0]}", file=sys.stderr)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -408,7 +463,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv or ["demo"])
     try:
-        args.handler(args)
+        with warnings.catch_warnings():
+            # A warning is one line, as errors are, not Python's file:line and source.
+            warnings.showwarning = _show_warning
+            args.handler(args)
     except InputError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return EXIT_INPUT_ERROR

@@ -1047,6 +1047,61 @@ def test_bootstrap_options_without_bootstrap_are_errors(tmp_path, capsys, option
     assert_one_line_error(status, out, err, phrase)
 
 
+def _strict_json(text):
+    def refuse(constant):
+        raise AssertionError(f"not JSON: {constant}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_has_null_for_values_json_cannot_hold_and_warnings_are_one_line(tmp_path, capsys):
+    # Every point on its centroid: the Dunn index is infinite.
+    points = write_embeddings(tmp_path, "x.npy", np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [1.0, 1.0]]))
+    labels = write_labels(tmp_path, "y.npy", np.array([0, 0, 1, 1]))
+    status, out, err = run_cli(["intrinsic", points, labels, "--metric", "dunn_index", "--json"], capsys)
+    assert status == 0 and _strict_json(out)["dunn_index"] is None
+    # Two resamples, both on one side of the value: BCa cannot place the interval (NaN ends, with a warning).
+    preds = write_labels(tmp_path, "p.npy", np.array([0, 0, 1, 1, 2, 2, 0, 1]))
+    target = write_labels(tmp_path, "t.npy", np.array([0, 1, 1, 0, 2, 2, 1, 1]))
+    options = ["--bootstrap", "2", "--seed", "3", "--bootstrap-method", "bca"]
+    status, out, err = run_cli(["score", preds, target, *options, "--json"], capsys)
+    assert status == 0 and _strict_json(out)["confidence_intervals"]["mutual_info_score"] == [None, None]
+    assert err.splitlines() == [
+        "clustering-metrics: warning: bootstrap of mutual_info_score: the resamples cannot place the interval "
+        "(every resample on one side of the value, or a resample without a finite score); its ends are NaN."]
+    status, out, err = run_cli(["score", preds, target, *options], capsys)
+    assert status == 0 and out.endswith("95% CI [nan, nan]\n") and len(err.splitlines()) == 1
+
+
+def test_confidence_level_is_printed_with_its_digits(tmp_path, capsys):
+    preds = write_labels(tmp_path, "p.npy", PREDS)
+    status, out, err = run_cli(["score", preds, write_labels(tmp_path, "t.npy", TARGET), "--bootstrap", "20",
+                                "--seed", "0", "--confidence-level", "0.9999999"], capsys)
+    assert status == 0 and " 99.99999% CI [" in out
+
+
+def test_text_file_options_on_binary_files_are_errors(tmp_path, capsys):
+    preds, target = write_labels(tmp_path, "p.npy", PREDS), write_labels(tmp_path, "t.pt", TARGET)
+    text = write_labels(tmp_path, "t.csv", TARGET, header="truth")
+    for options, phrase in ((["--column", "nosuch"], "--column applies to .csv/.txt files only, and PREDS is a .npy"),
+                            (["--preds-column", "k"], "--preds-column applies"),
+                            (["--target-header", "yes"], "--target-header applies"),
+                            (["--no-header"], "--no-header applies"), (["--delimiter", ";"], "--delimiter applies")):
+        status, out, err = run_cli(["score", preds, target, *options], capsys)
+        assert_one_line_error(status, out, err, phrase)
+    # An option that applies to one of the two files is used there.
+    status, out, err = run_cli(["score", preds, text, "--column", "truth"], capsys)
+    assert status == 0 and float(out) == pytest.approx(EXPECTED, rel=1e-12)
+    points = write_embeddings(tmp_path, "x.npy", RNG.normal(size=(len(PREDS), 2)))
+    status, out, err = run_cli(["intrinsic", points, preds, "--labels-column", "k"], capsys)
+    assert_one_line_error(status, out, err, "--labels-column applies to .csv/.txt files only, and LABELS is a .npy")
+
+
+def test_demo_seed_out_of_range_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["demo", "--seed", str(2**70)])
+    assert exit_info.value.code == 2 and "expected an integer in [0, 2^63)" in capsys.readouterr().err
+
+
 def test_bootstrap_gives_cluster_accuracy_an_interval_from_the_same_resamples(tmp_path, capsys):
     (p, t), preds, target = _interval_files(tmp_path)
     status, out, err = run_cli(["score", p, t, "--metric", "all", "--bootstrap", "40", "--seed", "2", "--json"],
