@@ -121,8 +121,15 @@ def _centroid_pairs(means: Tensor, p: float, reduce_block) -> None:
     k, d = means.shape
     rows = max(1, _PAIR_BLOCK // max(1, k * d))
     for first in range(0, k, rows):
-        block = means[first:first + rows]
-        reduce_block(first, torch.linalg.vector_norm(block[:, None, :] - means[None, :, :], ord=p, dim=2))
+        differences = means[first:first + rows][:, None, :] - means[None, :, :]
+        if p in (1.0, 2.0, math.inf):
+            reduce_block(first, torch.linalg.vector_norm(differences, ord=p, dim=2))
+            continue
+        # |d|^p leaves float64's range for a large p (3.3^600 > 1e308): the norm is taken of the differences over
+        # their largest, as the ops' p-norm does (csrc/common/distance_terms.h).
+        scale = differences.abs().amax(dim=2)
+        unit = differences / torch.where(scale > 0, scale, torch.ones_like(scale))[:, :, None]
+        reduce_block(first, scale * torch.linalg.vector_norm(unit, ord=p, dim=2))
 
 
 def davies_bouldin_score(data: Tensor, labels: Tensor) -> Tensor:
@@ -173,7 +180,9 @@ def dunn_index(data: Tensor, labels: Tensor, p: float = 2) -> Tensor:
     The textbook index (Dunn, 1974) divides the smallest distance between two
     points of different clusters by the largest cluster diameter instead; this
     follows torchmetrics' definition, so that the drop-in gives the same
-    numbers. Inf when every point sits on its centroid and no two centroids
+    numbers, for any p > 0: each p-norm is scaled by its largest term, so
+    that |d|^p cannot overflow (torchmetrics gives 0 or NaN past p of a few
+    hundred). Inf when every point sits on its centroid and no two centroids
     coincide; NaN (0 / 0, as torchmetrics gives) when two also coincide.
 
     Example:

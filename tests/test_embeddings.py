@@ -72,12 +72,14 @@ def test_cluster_moments_and_distances_equal_numpy(dtype):
         assert counts[k] == len(rows)
         np.testing.assert_allclose(means[k].numpy(), rows.mean(0), rtol=1e-14, atol=1e-14)
         assert m2[k].item() == pytest.approx(((rows - rows.mean(0)) ** 2).sum(), rel=1e-13)
-    for p in (1, 2, 3.5, math.inf):
+    for p in (1, 2, 3.5, math.inf, 700):
         sum_euclidean, max_norm = ops.cluster_distances(data, ids, means, p)
         for k in range(5):
             differences = x[y == k] - means[k].numpy()
             assert sum_euclidean[k].item() == pytest.approx(np.sqrt((differences**2).sum(1)).sum(), rel=1e-13)
-            assert max_norm[k].item() == pytest.approx(np.linalg.norm(differences, ord=p, axis=1).max(), rel=1e-13)
+            scale = np.abs(differences).max(axis=1)  # numpy's norm overflows at p = 700
+            expected = (scale * np.linalg.norm(differences / scale[:, None], ord=p, axis=1)).max()
+            assert max_norm[k].item() == pytest.approx(expected, rel=1e-13)
 
 
 def test_cluster_moments_keep_the_nan_of_a_non_finite_point():
@@ -333,6 +335,23 @@ def test_dunn_index_equals_torchmetrics_definition_in_float64(p):
     small, small_labels = blobs(13, n=200, d=3, k=3, dtype=torch.float64)
     assert functional.dunn_index(small, small_labels, p).item() == pytest.approx(
         tm.dunn_index(small, small_labels, p).item(), rel=1e-12)
+
+
+@pytest.mark.usefixtures("float64_default")
+@pytest.mark.parametrize("p", [0.5, 3, 500, 1000, 1e5])
+def test_dunn_index_of_any_p_equals_50_digit_arithmetic(p):
+    # |d|^p leaves float64's range past p of a few hundred (torchmetrics then
+    # gives 0 or NaN); mpmath's numbers have no such limit.
+    data, labels = blobs(14, n=60, d=3, k=3, dtype=torch.float64)
+    mpmath.mp.dps = 50
+    rows = [[mpmath.mpf(v) for v in row] for row in data.tolist()]
+    groups = {c: [r for r, l in zip(rows, labels.tolist()) if l == c] for c in set(labels.tolist())}
+    centroids = {c: [sum(column) / len(members) for column in zip(*members)] for c, members in groups.items()}
+    norm = lambda a, b: sum(abs(x - y) ** p for x, y in zip(a, b)) ** (1 / mpmath.mpf(p))
+    names = sorted(groups)
+    inter = min(norm(centroids[a], centroids[b]) for i, a in enumerate(names) for b in names[i + 1:])
+    intra = max(norm(r, centroids[c]) for c, members in groups.items() for r in members)
+    assert functional.dunn_index(data, labels, p).item() == pytest.approx(float(inter / intra), rel=1e-13)
 
 
 def test_dunn_index_of_points_on_their_centroids_follows_torchmetrics():

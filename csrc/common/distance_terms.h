@@ -20,11 +20,19 @@ CM_HOST_DEVICE double larger_distance(double a, double b) {
 
 // A p-norm of coordinate differences, accumulated a term at a time:
 // p = 2 (Euclidean), p = 1, p = infinity (the largest difference), or any
-// other p > 0 ((sum of |d|^p)^(1/p), as torch.linalg.norm computes it).
+// other p > 0, (sum of |d|^p)^(1/p) as torch.linalg.norm defines it. For
+// that general p, |d|^p itself leaves double's range (3.3^600 > 1e308, and
+// 0.3^600 < 1e-308), so the sum is kept as scale^p * sum of (|d| / scale)^p
+// with scale the largest |d| so far, as LAPACK's dnrm2 scales its squares.
 struct PNorm {
   enum Kind : int { kEuclidean, kManhattan, kChebyshev, kGeneral };
   Kind kind;
   double p;
+
+  struct Sum {
+    double value = 0;  // the sum (or the largest |d|); for the general p, the sum of (|d| / scale)^p
+    double scale = 0;  // for the general p: the largest |d| so far
+  };
 
   static CM_HOST_DEVICE PNorm of(double p) {
     if (p == 2) return {kEuclidean, p};
@@ -32,21 +40,27 @@ struct PNorm {
     if (p == INFINITY) return {kChebyshev, p};
     return {kGeneral, p};
   }
-  CM_HOST_DEVICE double add(double accumulated, double difference) const {
+  CM_HOST_DEVICE void add(Sum& sum, double difference) const {
     const double magnitude = difference < 0 ? -difference : difference;
     switch (kind) {
-      case kEuclidean: return accumulated + difference * difference;
-      case kManhattan: return accumulated + magnitude;
-      case kChebyshev: return larger_distance(accumulated, magnitude);
-      default: return accumulated + pow(magnitude, p);
+      case kEuclidean: sum.value += difference * difference; return;
+      case kManhattan: sum.value += magnitude; return;
+      case kChebyshev: sum.value = larger_distance(sum.value, magnitude); return;
+      default:
+        if (magnitude > sum.scale) {
+          sum.value = 1 + sum.value * pow(sum.scale / magnitude, p);
+          sum.scale = magnitude;
+        } else if (magnitude != 0) {  // a NaN lands here and makes the sum NaN
+          sum.value += pow(magnitude / sum.scale, p);
+        }
     }
   }
-  CM_HOST_DEVICE double finish(double accumulated) const {
+  CM_HOST_DEVICE double finish(const Sum& sum) const {
     switch (kind) {
-      case kEuclidean: return sqrt(accumulated);
+      case kEuclidean: return sqrt(sum.value);
       case kManhattan:
-      case kChebyshev: return accumulated;
-      default: return pow(accumulated, 1.0 / p);
+      case kChebyshev: return sum.value;
+      default: return sum.scale == 0 ? sum.value : sum.scale * pow(sum.value, 1.0 / p);  // 0, or a NaN's NaN
     }
   }
 };

@@ -98,8 +98,8 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) double squared_dista
 
 template <typename T>
 double norm_distance(const T* x, const double* centre, int64_t dim, PNorm norm) {
-  double accumulated = 0;
-  for (int64_t c = 0; c < dim; ++c) accumulated = norm.add(accumulated, static_cast<double>(x[c]) - centre[c]);
+  PNorm::Sum accumulated;
+  for (int64_t c = 0; c < dim; ++c) norm.add(accumulated, static_cast<double>(x[c]) - centre[c]);
   return norm.finish(accumulated);
 }
 

@@ -108,11 +108,12 @@ CM_KERNEL void CM_LAUNCH_BOUNDS(kTermThreads)
   SpreadSums mine;
   for (int64_t s = block_begin[b] + simt::thread_index(); s < block_end[b]; s += kTermThreads) {
     const int64_t i = order[s];
-    double squared = 0, accumulated = 0;
+    double squared = 0;
+    PNorm::Sum accumulated;
     for (int64_t c = 0; c < dim; ++c) {
       const double difference = static_cast<double>(data[i * dim + c]) - centre[c];
       squared += difference * difference;
-      accumulated = norm.add(accumulated, difference);
+      norm.add(accumulated, difference);
     }
     if (moments) {
       mine.sum.add(weights == nullptr ? squared : static_cast<double>(weights[i]) * squared);
