@@ -139,20 +139,21 @@ def _header_option(header: Optional[bool]) -> Optional[str]:
 
 def score(args: argparse.Namespace) -> None:
     _check_device(args.device)
-    preds_file, target_file = ("PREDS", args.preds), ("TARGET", args.target)
-    _refuse_unused_text_options([
-        ("--column", args.column, [preds_file, target_file]),
-        ("--preds-column", args.preds_column, [preds_file]),
-        ("--target-column", args.target_column, [target_file]),
-        ("--preds-header", args.preds_header != "auto", [preds_file]),
-        ("--target-header", args.target_header != "auto", [target_file]),
-        (_header_option(args.header), args.header is not None, [preds_file, target_file]),
-        ("--delimiter", args.delimiter, [preds_file, target_file]),
-    ])
     preds_file = load_labels(args.preds, args.preds_column or args.column,
                              _file_header(args.preds_header, args.header), args.delimiter)
     target_file = load_labels(args.target, args.target_column or args.column,
                               _file_header(args.target_header, args.header), args.delimiter)
+    # After the reads, so that a missing or unknown file is reported as such.
+    preds_path, target_path = ("PREDS", args.preds), ("TARGET", args.target)
+    _refuse_unused_text_options([
+        ("--column", args.column, [preds_path, target_path]),
+        ("--preds-column", args.preds_column, [preds_path]),
+        ("--target-column", args.target_column, [target_path]),
+        ("--preds-header", args.preds_header != "auto", [preds_path]),
+        ("--target-header", args.target_header != "auto", [target_path]),
+        (_header_option(args.header), args.header is not None, [preds_path, target_path]),
+        ("--delimiter", args.delimiter, [preds_path, target_path]),
+    ])
     preds, target = preds_file.labels, target_file.labels
     if preds.numel() != target.numel():
         raise InputError(f"PREDS has {preds.numel()} labels but TARGET has {target.numel()}; they must match")
@@ -246,12 +247,12 @@ def print_values(values: Dict[str, float], json_extra: Optional[dict]) -> None:
 
 def intrinsic(args: argparse.Namespace) -> None:
     _check_device(args.device)
+    data = load_embeddings(args.data)
+    labels_file = load_labels(args.labels, args.labels_column, args.header, args.delimiter)
     labels_path = [("LABELS", args.labels)]
     _refuse_unused_text_options([("--labels-column", args.labels_column, labels_path),
                                  (_header_option(args.header), args.header is not None, labels_path),
                                  ("--delimiter", args.delimiter, labels_path)])
-    data = load_embeddings(args.data)
-    labels_file = load_labels(args.labels, args.labels_column, args.header, args.delimiter)
     labels = labels_file.labels
     if data.shape[0] != labels.numel():
         raise InputError(f"DATA has {data.shape[0]} rows but LABELS has {labels.numel()} labels; they must match")
@@ -455,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"{PROG}: warning: {str(message).splitlines()[0]}", file=sys.stderr)
+    print(f"{PROG}: warning: {(str(message).strip().splitlines() or [category.__name__])[0]}", file=sys.stderr)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -309,9 +309,9 @@ def _refuse_dtype(path: str, what: str, dtype: object) -> None:
     raise InputError(f"{path}: {what} have dtype {dtype}; {rule}")
 
 
-# The tensor dtypes read from .pt files: the integer ones the ops count, and the
-# floating-point ones the embedding ops read (float8 and other floats convert
-# exactly to float64, as the functions do).
+# The label dtypes read from .pt files: the integer ones the ops count (not the
+# bits dtypes). Embeddings of float dtypes the ops do not read (float8) are
+# converted to float64, exactly, as the functions do.
 _LABEL_DTYPES = (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.uint16, torch.uint32,
                  torch.uint64)
 

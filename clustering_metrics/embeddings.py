@@ -125,11 +125,15 @@ def _centroid_pairs(means: Tensor, p: float, reduce_block) -> None:
         if p in (1.0, 2.0, math.inf):
             reduce_block(first, torch.linalg.vector_norm(differences, ord=p, dim=2))
             continue
-        # |d|^p leaves float64's range for a large p (3.3^600 > 1e308): the norm is taken of the differences over
-        # their largest, as the ops' p-norm does (csrc/common/distance_terms.h).
-        scale = differences.abs().amax(dim=2)
-        unit = differences / torch.where(scale > 0, scale, torch.ones_like(scale))[:, :, None]
-        reduce_block(first, scale * torch.linalg.vector_norm(unit, ord=p, dim=2))
+        # |d|^p leaves float64's range for a large p (3.3^600 > 1e308): the sum is taken of the differences over
+        # their largest, as the ops' p-norm does (csrc/common/distance_terms.h). A scale of 0 or inf (or NaN)
+        # divides nothing: the sum is then 0, inf (or NaN), as is the norm.
+        magnitudes = differences.abs()
+        scale = magnitudes.amax(dim=2)
+        usable = torch.where((scale > 0) & torch.isfinite(scale), scale, torch.ones_like(scale))
+        scaled_sum = ((magnitudes / usable[:, :, None]) ** p).sum(dim=2)
+        norms = (usable**p * scaled_sum) ** (1 / p) if p < 1 else usable * scaled_sum ** (1 / p)
+        reduce_block(first, norms)
 
 
 def davies_bouldin_score(data: Tensor, labels: Tensor) -> Tensor:
@@ -180,9 +184,9 @@ def dunn_index(data: Tensor, labels: Tensor, p: float = 2) -> Tensor:
     The textbook index (Dunn, 1974) divides the smallest distance between two
     points of different clusters by the largest cluster diameter instead; this
     follows torchmetrics' definition, so that the drop-in gives the same
-    numbers, for any p > 0: each p-norm is scaled by its largest term, so
-    that |d|^p cannot overflow (torchmetrics gives 0 or NaN past p of a few
-    hundred). Inf when every point sits on its centroid and no two centroids
+    numbers, for any p > 0: each p-norm other than p = 2 is scaled by its
+    largest term, so that it leaves float64's range only where its value
+    does (torchmetrics' |d|^p gives 0 or NaN past p of a few hundred). Inf when every point sits on its centroid and no two centroids
     coincide; NaN (0 / 0, as torchmetrics gives) when two also coincide.
 
     Example:
@@ -227,8 +231,8 @@ def _silhouette_cluster_sums(data: Tensor, ids: Tensor, k: int, metric: str) -> 
     # kept as a row of its cluster (the reference) plus the mean's offset from
     # it, and x_i - mean_c is formed as (x_i - reference_c) - offset_c: a mean
     # 1e8 from every row it is compared with would otherwise carry 1e-8 of
-    # rounding into |x_i - mean_c|^2. The differences from a reference are
-    # exact for float32 data and one rounding of the difference for float64.
+    # rounding into |x_i - mean_c|^2. A difference from a reference is one
+    # rounding of the difference (none for float32 data within 2^29 of it).
     n, d = data.shape
     first_rows = torch.full((k,), n, dtype=torch.int64, device=data.device).scatter_reduce(
         0, ids, torch.arange(n, device=data.device), "amin")

@@ -46,9 +46,15 @@ __all__ = [
 ]
 
 
+# What torchmetrics' forward changes besides the state, and restores when it returns.
+_FORWARD_SETTINGS = ("_update_count", "_computed", "_forward_cache", "_to_sync", "_should_unsync", "compute_on_cpu",
+                     "_enable_grad", "_is_synced")
+
+
 class _Metric(Metric):
     """torchmetrics' ``Metric``, except that a ``forward`` that raises leaves the state as it was before the call."""
 
+    @torch.jit.unused  # as torchmetrics' own forward: a module holding a metric can still be scripted
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """This batch's value, with the batch added to the state; if the value cannot be had (``forward`` raises,
         say for a batch of one cluster), the state is left as it was, and the batch is not added.
@@ -58,13 +64,12 @@ class _Metric(Metric):
         alone: a batch whose score raises would otherwise leave only itself in
         the state and lose every batch before it.
         """
+        # torchmetrics' own choice between its two forward paths (Metric.forward).
         adds_first = self.full_state_update or self.full_state_update is None or self.dist_sync_on_step
-        # Set aside, the state's tensors are not changed but its lists are emptied (so the lists are copied, not
-        # their tensors); added to first, the tensors change too, so everything is copied.
-        saved = self._copy_state_dict() if adds_first else {
-            name: list(value) if isinstance(value, list) else value
-            for name, value in ((name, getattr(self, name)) for name in self._defaults)
-        }
+        # The lists are copied (reset() empties them in place; no update changes a listed tensor). Set aside, the
+        # state's tensors are replaced, not changed; added to first, they change in place, so they are copied.
+        saved = {name: list(value) if isinstance(value, list) else value.clone() if adds_first else value
+                 for name, value in ((name, getattr(self, name)) for name in self._defaults)}
         settings = {name: getattr(self, name) for name in _FORWARD_SETTINGS}
         try:
             return super().forward(*args, **kwargs)
@@ -72,11 +77,6 @@ class _Metric(Metric):
             for name, value in {**saved, **settings}.items():
                 setattr(self, name, value)
             raise
-
-
-# What torchmetrics' forward changes besides the state, and restores when it returns.
-_FORWARD_SETTINGS = ("_update_count", "_computed", "_to_sync", "_should_unsync", "compute_on_cpu", "_enable_grad",
-                     "_is_synced")
 
 
 class ContingencyMetric(_Metric):

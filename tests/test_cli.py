@@ -1094,6 +1094,17 @@ def test_text_file_options_on_binary_files_are_errors(tmp_path, capsys):
     points = write_embeddings(tmp_path, "x.npy", RNG.normal(size=(len(PREDS), 2)))
     status, out, err = run_cli(["intrinsic", points, preds, "--labels-column", "k"], capsys)
     assert_one_line_error(status, out, err, "--labels-column applies to .csv/.txt files only, and LABELS is a .npy")
+    # A file that cannot be read is reported first.
+    status, out, err = run_cli(["score", str(tmp_path / "absent.npy"), target, "--column", "k"], capsys)
+    assert_one_line_error(status, out, err, "absent.npy: no such file")
+    tsv = write_text(tmp_path, "a.tsv", "1\n2\n")
+    status, out, err = run_cli(["score", tsv, tsv, "--delimiter", "tab"], capsys)
+    assert_one_line_error(status, out, err, "unknown format '.tsv'")
+
+
+def test_an_empty_warning_is_one_line(capsys):
+    cli._show_warning(UserWarning(""), UserWarning, "f.py", 1)
+    assert capsys.readouterr().err == "clustering-metrics: warning: UserWarning\n"
 
 
 def test_demo_seed_out_of_range_is_a_usage_error(capsys):

@@ -8,6 +8,7 @@ rational or 50-digit arithmetic on small cases.
 
 import fractions
 import math
+import sys
 
 import mpmath
 import numpy as np
@@ -77,8 +78,12 @@ def test_cluster_moments_and_distances_equal_numpy(dtype):
         for k in range(5):
             differences = x[y == k] - means[k].numpy()
             assert sum_euclidean[k].item() == pytest.approx(np.sqrt((differences**2).sum(1)).sum(), rel=1e-13)
-            scale = np.abs(differences).max(axis=1)  # numpy's norm overflows at p = 700
-            expected = (scale * np.linalg.norm(differences / scale[:, None], ord=p, axis=1)).max()
+            if p == 700:  # numpy's norm overflows there
+                mpmath.mp.dps = 30
+                expected = max(float(sum(abs(mpmath.mpf(float(v))) ** p for v in row) ** (mpmath.mpf(1) / p))
+                               for row in differences)
+            else:
+                expected = np.linalg.norm(differences, ord=p, axis=1).max()
             assert max_norm[k].item() == pytest.approx(expected, rel=1e-13)
 
 
@@ -352,6 +357,35 @@ def test_dunn_index_of_any_p_equals_50_digit_arithmetic(p):
     inter = min(norm(centroids[a], centroids[b]) for i, a in enumerate(names) for b in names[i + 1:])
     intra = max(norm(r, centroids[c]) for c, members in groups.items() for r in members)
     assert functional.dunn_index(data, labels, p).item() == pytest.approx(float(inter / intra), rel=1e-13)
+
+
+@pytest.mark.parametrize("p", [0.001, 0.5, 3, 700])
+def test_p_norms_leave_float64_only_where_their_value_does(p):
+    # Row 0's norm is 6^(1/p) * 1e-300 (1e778 at p = 0.001): a sum of |d|^p
+    # alone, or its 1/p-th power, leaves the range where the norm may not.
+    data = torch.tensor([[1e-300, 2e-300, 3e-300], [1e-300, 1e-300, 1e-300], [1e300, -1e300, 1.0],
+                         [1e308, -1e308, 0.0]], dtype=torch.float64)
+    ids = torch.tensor([0, 0, 1, 2])
+    _, max_norm = ops.cluster_distances(data, ids, torch.zeros(3, 3, dtype=torch.float64), p)
+    mpmath.mp.dps = 50
+    norm = lambda row: sum(abs(mpmath.mpf(v)) ** p for v in row) ** (1 / mpmath.mpf(p))
+    for k, rows in ((0, [0, 1]), (1, [2]), (2, [3])):
+        expected = max(norm(data[i].tolist()) for i in rows)
+        if expected > mpmath.mpf(sys.float_info.max):
+            assert max_norm[k].item() == math.inf
+        else:
+            assert max_norm[k].item() == pytest.approx(float(expected), rel=1e-13)
+    # Differences past float64's range are infinite, as torch.linalg.norm gives them, not NaN.
+    far = torch.tensor([[1.5e308, -1.5e308], [-1.5e308, 1.5e308]], dtype=torch.float64)
+    _, max_norm = ops.cluster_distances(far[:1], torch.tensor([0]), far[1:], p)
+    assert max_norm.item() == math.inf == torch.linalg.vector_norm(far[0] - far[1], ord=p).item()
+
+
+@pytest.mark.usefixtures("float64_default")
+@pytest.mark.parametrize("p", [0.5, 3])  # (p = 2 squares its differences, which overflow past 1e154: docs/usage.md)
+def test_dunn_index_of_centroids_further_apart_than_float64_holds(p):
+    data = torch.tensor([[1e308], [1.5e308], [-1e308], [-1.5e308]], dtype=torch.float64)
+    assert functional.dunn_index(data, torch.tensor([0, 0, 1, 1]), p).item() == math.inf
 
 
 def test_dunn_index_of_points_on_their_centroids_follows_torchmetrics():

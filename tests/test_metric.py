@@ -101,22 +101,45 @@ def _bad_forward_cases():
     ]
 
 
-@pytest.mark.parametrize("sync_on_step", [False, True], ids=["set-aside", "added-first"])
+@pytest.mark.parametrize("options", [{}, {"dist_sync_on_step": True}, {"compute_on_cpu": True}],
+                         ids=["set-aside", "added-first", "compute-on-cpu"])
 @pytest.mark.parametrize("case", range(4), ids=["mi", "bounded-ari", "davies-bouldin", "calinski-harabasz"])
-def test_forward_that_raises_keeps_the_state_it_had(case, sync_on_step, float64_default):
+def test_forward_that_raises_keeps_the_state_it_had(case, options, float64_default):
     # torchmetrics' forward scores the batch on its own, with the state moved
     # aside or the batch added first; a batch whose score raises (a float
     # label, a label outside the bounds, one cluster) must not take the
-    # batches before it with it.
+    # batches before it with it, nor change the settings forward restores.
     make, good, bad, expected = _bad_forward_cases()[case]
-    metric = make(dist_sync_on_step=sync_on_step)
+    metric = make(**options)
     for batch in good[:-1]:
         metric.update(*batch)
-    metric(*good[-1])
+    last_value = metric(*good[-1])
+    computed = metric.compute()  # cached in _computed
+    settings = {name: getattr(metric, name) for name in ("_update_count", "_computed", "_forward_cache", "_to_sync",
+                                                         "_should_unsync", "compute_on_cpu", "_enable_grad",
+                                                         "_is_synced")}
     with pytest.raises(ValueError):
         metric(*bad)
+    for name, value in settings.items():
+        assert getattr(metric, name) is value or getattr(metric, name) == value, name
+    assert metric._forward_cache is last_value and metric.compute() is computed
+    metric._computed = None  # computed afresh from the state
     assert metric.compute().item() == pytest.approx(expected, rel=1e-12)
-    assert metric._update_count == len(good)
+
+
+def test_a_module_holding_a_metric_can_be_scripted():
+    # torchmetrics marks Metric.forward unused by TorchScript; our forward must be marked so too.
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.metric = MutualInfoScore()
+            self.linear = torch.nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.linear(x)
+
+    scripted = torch.jit.script(Model())
+    assert scripted(torch.ones(1, 2)).shape == (1, 2)
 
 
 def test_rejects_float_labels_at_update():

@@ -23,7 +23,9 @@ CM_HOST_DEVICE double larger_distance(double a, double b) {
 // other p > 0, (sum of |d|^p)^(1/p) as torch.linalg.norm defines it. For
 // that general p, |d|^p itself leaves double's range (3.3^600 > 1e308, and
 // 0.3^600 < 1e-308), so the sum is kept as scale^p * sum of (|d| / scale)^p
-// with scale the largest |d| so far, as LAPACK's dnrm2 scales its squares.
+// with scale the largest |d| so far, as LAPACK's dnrm2 scales its squares:
+// the scaled sum lies in [1, terms], and the norm leaves the range only
+// where its value does.
 struct PNorm {
   enum Kind : int { kEuclidean, kManhattan, kChebyshev, kGeneral };
   Kind kind;
@@ -51,7 +53,8 @@ struct PNorm {
           sum.value = 1 + sum.value * pow(sum.scale / magnitude, p);
           sum.scale = magnitude;
         } else if (magnitude != 0) {  // a NaN lands here and makes the sum NaN
-          sum.value += pow(magnitude / sum.scale, p);
+          // inf / inf would be NaN: a second infinite term adds 1 like any term equal to the scale.
+          sum.value += magnitude == sum.scale ? 1.0 : pow(magnitude / sum.scale, p);
         }
     }
   }
@@ -60,7 +63,10 @@ struct PNorm {
       case kEuclidean: return sqrt(sum.value);
       case kManhattan:
       case kChebyshev: return sum.value;
-      default: return sum.scale == 0 ? sum.value : sum.scale * pow(sum.value, 1.0 / p);  // 0, or a NaN's NaN
+      default:
+        if (sum.scale == 0) return sum.value;  // 0, or a NaN's NaN
+        // Below p = 1, sum^(1/p) alone can overflow (64^1000) where the norm does not; scale^p cannot.
+        return p < 1 ? pow(pow(sum.scale, p) * sum.value, 1.0 / p) : sum.scale * pow(sum.value, 1.0 / p);
     }
   }
 };
