@@ -127,6 +127,7 @@ def test_forward_that_raises_keeps_the_state_it_had(case, options, float64_defau
     assert metric.compute().item() == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated", "ignore:This property will be removed")
 def test_a_module_holding_a_metric_can_be_scripted():
     # torchmetrics marks Metric.forward unused by TorchScript; our forward must be marked so too.
     class Model(torch.nn.Module):
