@@ -186,7 +186,8 @@ def dunn_index(data: Tensor, labels: Tensor, p: float = 2) -> Tensor:
     follows torchmetrics' definition, so that the drop-in gives the same
     numbers, for any p > 0: each p-norm other than p = 2 is scaled by its
     largest term, so that it leaves float64's range only where its value
-    does (torchmetrics' |d|^p gives 0 or NaN past p of a few hundred). Inf when every point sits on its centroid and no two centroids
+    does (torchmetrics' ``|d|^p`` gives 0 or NaN past p of a few hundred).
+    Inf when every point sits on its centroid and no two centroids
     coincide; NaN (0 / 0, as torchmetrics gives) when two also coincide.
 
     Example:
